@@ -1,0 +1,428 @@
+//! Every envelope a CloudTrail record arrives in, recognised automatically.
+//!
+//! | envelope | shape |
+//! | --- | --- |
+//! | CloudTrail log file (S3) | `{"Records": [record, ...]}`, plain or gzipped |
+//! | EventBridge event | `{"detail-type": "... via CloudTrail", "detail": record, ...}` |
+//! | JSON array | `[record or envelope, ...]` |
+//! | JSON Lines | one record or envelope per line |
+//! | CloudWatch Logs subscription | `{"logEvents": [{"message": "<record as JSON text>"}]}`, gzipped; through Lambda `{"awslogs": {"data": "<base64 gzip>"}}` |
+//! | CloudTrail `LookupEvents` output | `{"Events": [{"CloudTrailEvent": "<record as JSON text>"}]}` |
+//! | SNS notification | `{"Type": "Notification", "Message": "<envelope as JSON text>"}` |
+//! | a single record | `{"eventVersion": ..., "eventSource": ..., ...}` |
+//!
+//! Records are handed to a visitor as they are found, borrowed from the input, so no record is
+//! copied and no generic JSON value is built. A bad record or line is reported with its
+//! location and reading goes on with the rest.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::io::Read;
+
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::record::{ParseRecordError, Record};
+
+/// Bounds on what one input may cost.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The most bytes one input may decompress to (a gzip bomb stops here).
+    pub max_decompressed: u64,
+    /// The largest record accepted, in bytes.
+    pub max_record: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_decompressed: 256 * 1024 * 1024,
+            max_record: 1024 * 1024,
+        }
+    }
+}
+
+/// Envelopes inside envelopes (an SNS message holding a CloudWatch Logs payload...) are
+/// followed this deep and no deeper.
+const MAX_ENVELOPE_DEPTH: u8 = 4;
+
+/// Where in an input a record, or a problem, was found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Location {
+    /// The line, 1-based, when the input is JSON Lines.
+    pub line: Option<usize>,
+    /// The record's position, 1-based, in its list (`Records`, an array, `logEvents`, `Events`).
+    pub record: Option<usize>,
+}
+
+impl Location {
+    fn at_line(self, line: usize) -> Location {
+        Location {
+            line: Some(line),
+            record: None,
+        }
+    }
+
+    fn at_record(self, index: usize) -> Location {
+        Location {
+            record: Some(index + 1),
+            ..self
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.record) {
+            (Some(line), Some(record)) => write!(f, "line {line}, record {record}"),
+            (Some(line), None) => write!(f, "line {line}"),
+            (None, Some(record)) => write!(f, "record {record}"),
+            (None, None) => f.write_str("input"),
+        }
+    }
+}
+
+/// Why (part of) an input could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The input is empty.
+    #[error("empty input")]
+    Empty,
+    /// The gzip stream is corrupt or truncated.
+    #[error("corrupt or truncated gzip: {0}")]
+    Gzip(#[source] std::io::Error),
+    /// Decompressing would exceed [`Limits::max_decompressed`].
+    #[error("decompresses to more than {limit} bytes (the limit); is it a gzip bomb?")]
+    TooLarge {
+        /// The limit in force.
+        limit: u64,
+    },
+    /// The text is not valid JSON.
+    #[error("invalid JSON: {0}")]
+    Json(#[source] serde_json::Error),
+    /// `Records` (or `logEvents`, `Events`) is not an array of the expected shape.
+    #[error("`{field}` is not an array of {what}: {source}")]
+    List {
+        /// The field.
+        field: &'static str,
+        /// What its items should be.
+        what: &'static str,
+        /// The parser's complaint.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// An EventBridge event that does not carry a CloudTrail record.
+    #[error("EventBridge event of detail-type {0:?} is not a CloudTrail record")]
+    NotCloudTrail(String),
+    /// A JSON value that is neither a record nor a known envelope.
+    #[error("not a CloudTrail record or a known envelope ({0})")]
+    Unrecognised(&'static str),
+    /// A base64 payload (`awslogs.data`) that does not decode.
+    #[error("invalid base64 in awslogs.data: {0}")]
+    Base64(#[source] base64::DecodeError),
+    /// Envelopes nested deeper than tamperwatch follows.
+    #[error("envelopes nested more than {MAX_ENVELOPE_DEPTH} deep")]
+    TooDeep,
+    /// A record that could not be read.
+    #[error(transparent)]
+    Record(#[from] ParseRecordError),
+}
+
+/// Receives each record, or each problem, with where it was found.
+pub trait Visit {
+    /// A record was read.
+    fn record(&mut self, at: Location, record: Record<'_>);
+    /// Part of the input could not be read; the rest is still read.
+    fn error(&mut self, at: Location, error: ReadError);
+}
+
+/// Whether the bytes start like gzip.
+pub fn is_gzip(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0x1f, 0x8b])
+}
+
+/// Decompresses gzip (one or more members), refusing to grow past `limit` bytes.
+pub fn gunzip(bytes: &[u8], limit: u64) -> Result<Vec<u8>, ReadError> {
+    let hint = usize::try_from(limit)
+        .unwrap_or(usize::MAX)
+        .min(bytes.len().saturating_mul(10));
+    let mut out = Vec::with_capacity(hint);
+    flate2::read::MultiGzDecoder::new(bytes)
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(ReadError::Gzip)?;
+    if out.len() as u64 > limit {
+        return Err(ReadError::TooLarge { limit });
+    }
+    Ok(out)
+}
+
+/// Reads every record in `input`, whatever its envelope, gzipped or not.
+pub fn read(input: &[u8], limits: &Limits, visit: &mut dyn Visit) {
+    Reader { limits, visit }.bytes(input, Location::default(), 0);
+}
+
+struct Reader<'v> {
+    limits: &'v Limits,
+    visit: &'v mut dyn Visit,
+}
+
+/// The keys that tell envelopes apart. Unknown keys are skipped without being parsed.
+#[derive(Deserialize)]
+struct Top<'a> {
+    #[serde(rename = "Records", borrow, default)]
+    records: Option<Vec<&'a RawValue>>,
+    #[serde(rename = "detail-type", borrow, default)]
+    detail_type: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    detail: Option<&'a RawValue>,
+    #[serde(rename = "logEvents", borrow, default)]
+    log_events: Option<&'a RawValue>,
+    #[serde(rename = "messageType", borrow, default)]
+    message_type: Option<Cow<'a, str>>,
+    #[serde(rename = "Events", borrow, default)]
+    events: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    awslogs: Option<AwsLogs<'a>>,
+    #[serde(rename = "Type", borrow, default)]
+    sns_type: Option<Cow<'a, str>>,
+    #[serde(rename = "Message", borrow, default)]
+    sns_message: Option<Cow<'a, str>>,
+    #[serde(rename = "eventVersion", default)]
+    event_version: Option<&'a RawValue>,
+    #[serde(rename = "eventSource", default)]
+    event_source: Option<&'a RawValue>,
+    #[serde(rename = "eventName", default)]
+    event_name: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct AwsLogs<'a> {
+    #[serde(borrow)]
+    data: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+struct LogEvent<'a> {
+    #[serde(borrow)]
+    message: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+struct LookupEvent<'a> {
+    #[serde(rename = "CloudTrailEvent", borrow)]
+    cloudtrail_event: Cow<'a, str>,
+}
+
+/// What [`Top`] falls back to when it fails, to say precisely what is wrong.
+#[derive(Deserialize)]
+struct TopRecordsOnly<'a> {
+    #[serde(rename = "Records", borrow, default)]
+    records: Option<&'a RawValue>,
+}
+
+impl Reader<'_> {
+    fn bytes(&mut self, input: &[u8], at: Location, depth: u8) {
+        if is_gzip(input) {
+            match gunzip(input, self.limits.max_decompressed) {
+                Ok(plain) => self.text(&plain, at, depth),
+                Err(e) => self.visit.error(at, e),
+            }
+        } else if input.len() as u64 > self.limits.max_decompressed {
+            self.visit.error(
+                at,
+                ReadError::TooLarge {
+                    limit: self.limits.max_decompressed,
+                },
+            );
+        } else {
+            self.text(input, at, depth);
+        }
+    }
+
+    fn text(&mut self, input: &[u8], at: Location, depth: u8) {
+        let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
+        let trimmed = input.trim_ascii();
+        if trimmed.is_empty() {
+            self.visit.error(at, ReadError::Empty);
+            return;
+        }
+        let mut stream = serde_json::Deserializer::from_slice(trimmed).into_iter::<&RawValue>();
+        match (stream.next(), stream.next()) {
+            // One JSON document.
+            (Some(Ok(value)), None) => self.value(value, at, depth),
+            // More than one value, or a first line that fails on its own: JSON Lines.
+            (Some(Ok(_)), Some(_)) => self.lines(trimmed, at, depth),
+            (Some(Err(_)), _) if looks_like_json_lines(trimmed) => self.lines(trimmed, at, depth),
+            (Some(Err(e)), _) => self.visit.error(at, ReadError::Json(e)),
+            (None, _) => self.visit.error(at, ReadError::Empty),
+        }
+    }
+
+    fn lines(&mut self, input: &[u8], at: Location, depth: u8) {
+        for (n, line) in input.split(|&b| b == b'\n').enumerate() {
+            let line = line.trim_ascii();
+            if line.is_empty() {
+                continue;
+            }
+            let at = at.at_line(n + 1);
+            match serde_json::from_slice::<&RawValue>(line) {
+                Ok(value) => self.value(value, at, depth),
+                Err(e) => self.visit.error(at, ReadError::Json(e)),
+            }
+        }
+    }
+
+    fn value(&mut self, value: &RawValue, at: Location, depth: u8) {
+        if depth > MAX_ENVELOPE_DEPTH {
+            self.visit.error(at, ReadError::TooDeep);
+            return;
+        }
+        match value.get().as_bytes().first() {
+            Some(b'[') => self.array(value, at, depth),
+            Some(b'{') => self.object(value, at, depth),
+            _ => self.visit.error(
+                at,
+                ReadError::Unrecognised("expected a JSON object or array"),
+            ),
+        }
+    }
+
+    fn array(&mut self, value: &RawValue, at: Location, depth: u8) {
+        match serde_json::from_str::<Vec<&RawValue>>(value.get()) {
+            Ok(items) => {
+                for (i, item) in items.into_iter().enumerate() {
+                    self.value(item, at.at_record(i), depth + 1);
+                }
+            }
+            Err(e) => self.visit.error(at, ReadError::Json(e)),
+        }
+    }
+
+    fn object(&mut self, value: &RawValue, at: Location, depth: u8) {
+        let top: Top<'_> = match serde_json::from_str(value.get()) {
+            Ok(top) => top,
+            Err(e) => {
+                self.visit.error(at, self.explain(value, e));
+                return;
+            }
+        };
+        if let Some(records) = top.records {
+            for (i, raw) in records.into_iter().enumerate() {
+                self.record(raw, at.at_record(i));
+            }
+        } else if let (Some(kind), Some(detail)) = (&top.detail_type, top.detail) {
+            if is_cloudtrail_detail_type(kind) {
+                self.record(detail, at);
+            } else {
+                self.visit
+                    .error(at, ReadError::NotCloudTrail(kind.to_string()));
+            }
+        } else if let Some(log_events) = top.log_events {
+            if top.message_type.as_deref() == Some("CONTROL_MESSAGE") {
+                return;
+            }
+            match serde_json::from_str::<Vec<LogEvent<'_>>>(log_events.get()) {
+                Ok(events) => {
+                    for (i, event) in events.iter().enumerate() {
+                        self.text(event.message.as_bytes(), at.at_record(i), depth + 1);
+                    }
+                }
+                Err(source) => self.visit.error(
+                    at,
+                    ReadError::List {
+                        field: "logEvents",
+                        what: "{\"message\": string}",
+                        source,
+                    },
+                ),
+            }
+        } else if let Some(events) = top.events {
+            match serde_json::from_str::<Vec<LookupEvent<'_>>>(events.get()) {
+                Ok(events) => {
+                    for (i, event) in events.iter().enumerate() {
+                        self.text(
+                            event.cloudtrail_event.as_bytes(),
+                            at.at_record(i),
+                            depth + 1,
+                        );
+                    }
+                }
+                Err(source) => self.visit.error(
+                    at,
+                    ReadError::List {
+                        field: "Events",
+                        what: "{\"CloudTrailEvent\": string}",
+                        source,
+                    },
+                ),
+            }
+        } else if let Some(awslogs) = top.awslogs {
+            match base64::engine::general_purpose::STANDARD.decode(awslogs.data.trim()) {
+                Ok(bytes) => self.bytes(&bytes, at, depth + 1),
+                Err(e) => self.visit.error(at, ReadError::Base64(e)),
+            }
+        } else if let (Some("Notification"), Some(message)) =
+            (top.sns_type.as_deref(), top.sns_message.as_deref())
+        {
+            self.text(message.as_bytes(), at, depth + 1);
+        } else if top.event_version.is_some()
+            || top.event_source.is_some()
+            || top.event_name.is_some()
+        {
+            self.record(value, at);
+        } else {
+            self.visit.error(
+                at,
+                ReadError::Unrecognised("an object with none of eventVersion, eventSource, eventName, Records, detail, logEvents, Events"),
+            );
+        }
+    }
+
+    fn record(&mut self, raw: &RawValue, at: Location) {
+        match Record::parse(raw, self.limits.max_record) {
+            Ok(record) => self.visit.record(at, record),
+            Err(e) => self.visit.error(at, e.into()),
+        }
+    }
+
+    /// Turns a failure to read the top-level keys into the clearest error.
+    fn explain(&self, value: &RawValue, error: serde_json::Error) -> ReadError {
+        if let Ok(TopRecordsOnly {
+            records: Some(records),
+        }) = serde_json::from_str(value.get())
+        {
+            if let Err(source) = serde_json::from_str::<Vec<&RawValue>>(records.get()) {
+                return ReadError::List {
+                    field: "Records",
+                    what: "records",
+                    source,
+                };
+            }
+        }
+        ReadError::Json(error)
+    }
+}
+
+/// `AWS API Call via CloudTrail`, `AWS Console Sign In via CloudTrail` (and AWS's other
+/// spelling `Signin`), `AWS Service Event via CloudTrail`, `AWS Insight via CloudTrail`, ...
+pub fn is_cloudtrail_detail_type(detail_type: &str) -> bool {
+    let suffix = " via CloudTrail";
+    detail_type.len() > suffix.len()
+        && detail_type.is_char_boundary(detail_type.len() - suffix.len())
+        && detail_type[detail_type.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+}
+
+/// Whether text that fails to parse as one document is better read line by line: its first
+/// line is a whole JSON object and more lines follow.
+fn looks_like_json_lines(input: &[u8]) -> bool {
+    let mut lines = input
+        .split(|&b| b == b'\n')
+        .map(<[u8]>::trim_ascii)
+        .filter(|l| !l.is_empty());
+    let Some(first) = lines.next() else {
+        return false;
+    };
+    first.starts_with(b"{") && first.ends_with(b"}") && lines.next().is_some()
+}
