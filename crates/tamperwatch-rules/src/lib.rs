@@ -1,0 +1,101 @@
+//! Sigma rules compiled once into an indexed [`RuleSet`], evaluated over CloudTrail records.
+//!
+//! A [`Rule`] is loaded from one YAML file ([`Rule::from_yaml`]): its metadata, tamperwatch's
+//! own `response` and `tests` keys, and its `detection`, compiled to matchers. Anything the
+//! engine would not evaluate exactly as the Sigma specification says is refused with a
+//! [`LoadRuleError`] naming the file and the reason (unknown modifiers, aggregations,
+//! correlation rules, regular expressions with look-around, ...); a rule is never evaluated
+//! with part of it silently ignored.
+//!
+//! A [`RuleSet`] files each rule under the cheapest key every matching event must have (a
+//! lowercase `eventName`, else `eventSource`, else `userIdentity.type`; see [`Prefilter`]), so
+//! an event is fully evaluated only against the few rules that could match it.
+//!
+//! Events are seen through the [`Document`] trait, implemented for [`serde_json::Value`].
+//!
+//! ```
+//! use tamperwatch_rules::{IndexKeys, Level, Rule, RuleSet};
+//!
+//! let rule = Rule::from_yaml(
+//!     r#"
+//! title: CloudTrail logging stopped
+//! id: cloudtrail-stop-logging
+//! level: critical
+//! detection:
+//!   selection:
+//!     eventSource: cloudtrail.amazonaws.com
+//!     eventName: [StopLogging, DeleteTrail]
+//!   condition: selection
+//! "#,
+//!     "rules/cloudtrail/stop_logging.yml",
+//! )?;
+//! assert_eq!(rule.level(), Level::Critical);
+//!
+//! let mut rules = RuleSet::new();
+//! let idx = rules.push(rule)?;
+//!
+//! let record = serde_json::json!({
+//!     "eventSource": "cloudtrail.amazonaws.com",
+//!     "eventName": "StopLogging",
+//!     "requestParameters": {"name": "management-events"},
+//! });
+//! let mut found = Vec::new();
+//! rules.evaluate_value(&record, &mut found);
+//! assert_eq!(found, [idx]);
+//!
+//! // With keys taken from a typed record instead:
+//! let keys = IndexKeys {
+//!     event_source: Some("cloudtrail.amazonaws.com"),
+//!     event_name: Some("GetTrailStatus"),
+//!     identity_type: None,
+//! };
+//! assert_eq!(rules.candidates(&keys).count(), 0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Matching semantics
+//!
+//! - Strings compare case-insensitively (Unicode lowercase) unless `|cased`; `*` and `?` are
+//!   wildcards, `\*`, `\?`, `\\` their escapes, any other backslash is literal.
+//! - A dotted field name is a path into nested objects; crossing an array, it matches when any
+//!   element matches. A key that itself contains the dots (`"a.b"`) is tried first.
+//! - `null` matches a missing field or JSON `null`; `''` only the empty string. Rule numbers
+//!   and booleans also match their text in the event (`5` matches `"5"`, `true` matches
+//!   `"True"`), and a quoted number matches the event number.
+//! - A field that reaches an object (such as `requestParameters`) is never *equal* to a value,
+//!   but text searches (wildcards, `contains`, `startswith`, `endswith`, `re`) look at every
+//!   string, number and boolean inside it, so `requestParameters|contains: Suspended` works on
+//!   real CloudTrail records.
+//! - Keywords (a selection that is a list of plain values) are searched in every string value
+//!   of the event, at any depth, case-insensitively: as a substring when the keyword has no
+//!   wildcard, as a whole-string pattern when it has one. Keys, numbers and booleans are not
+//!   searched.
+//! - `|re` uses the regex crate's syntax (no look-around, no backreferences: such rules are
+//!   refused), searches anywhere in the value, and is case-sensitive unless `|re|i`.
+//!
+//! `docs/sigma-conformance.md` in the repository lists what is supported and refused.
+
+mod condition;
+mod detection;
+mod document;
+mod error;
+mod export;
+mod index;
+mod level;
+mod modifier;
+mod path;
+mod pattern;
+mod prefilter;
+mod rule;
+mod rule_tests;
+mod ruleset;
+mod value;
+
+pub use document::{Document, List, Value, Visit};
+pub use error::{ConditionError, LoadRuleError, PushRuleError, Refusal, SelectionError};
+pub use index::{IndexKeys, RuleIdx};
+pub use level::{Level, ParseLevelError};
+pub use prefilter::Prefilter;
+pub use rule::{LogSource, Rule, RuleTests};
+pub use rule_tests::{Expectation, RuleTestResult};
+pub use ruleset::{LoadFileError, LoadReport, RuleSet};
