@@ -266,17 +266,16 @@ fn mfa_of(record: &Record<'_>, id: &UserIdentity<'_>) -> Mfa {
         #[serde(rename = "MFAUsed")]
         mfa_used: Option<String>,
     }
-    if let Some(raw) = record.additional_event_data {
-        if let Ok(SignInData {
+    if let Some(raw) = record.additional_event_data
+        && let Ok(SignInData {
             mfa_used: Some(used),
         }) = serde_json::from_str(raw.get())
-        {
-            return if used.eq_ignore_ascii_case("yes") {
-                Mfa::Yes
-            } else {
-                Mfa::No
-            };
-        }
+    {
+        return if used.eq_ignore_ascii_case("yes") {
+            Mfa::Yes
+        } else {
+            Mfa::No
+        };
     }
     let attributes = id
         .session_context

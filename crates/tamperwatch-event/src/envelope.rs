@@ -392,14 +392,13 @@ impl Reader<'_> {
         if let Ok(TopRecordsOnly {
             records: Some(records),
         }) = serde_json::from_str(value.get())
+            && let Err(source) = serde_json::from_str::<Vec<&RawValue>>(records.get())
         {
-            if let Err(source) = serde_json::from_str::<Vec<&RawValue>>(records.get()) {
-                return ReadError::List {
-                    field: "Records",
-                    what: "records",
-                    source,
-                };
-            }
+            return ReadError::List {
+                field: "Records",
+                what: "records",
+                source,
+            };
         }
         ReadError::Json(error)
     }

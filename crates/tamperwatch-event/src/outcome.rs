@@ -24,14 +24,14 @@ pub enum Outcome {
 impl Outcome {
     /// Classifies a record.
     pub fn of(record: &Record<'_>) -> Outcome {
-        if record.event_name.as_deref() == Some("ConsoleLogin") {
-            if let Some(result) = console_login_result(record) {
-                return if result.eq_ignore_ascii_case("success") {
-                    Outcome::Success
-                } else {
-                    Outcome::Failed
-                };
-            }
+        if record.event_name.as_deref() == Some("ConsoleLogin")
+            && let Some(result) = console_login_result(record)
+        {
+            return if result.eq_ignore_ascii_case("success") {
+                Outcome::Success
+            } else {
+                Outcome::Failed
+            };
         }
         match (&record.error_code, &record.error_message) {
             (None, None) => Outcome::Success,

@@ -1,6 +1,9 @@
 //! Every envelope, and every kind of bad input: what is read, what is reported, and that
 //! reading goes on.
 
+// A panic in a test is a failed test.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use std::io::Write;
 
 use base64::Engine as _;
