@@ -1,0 +1,52 @@
+//! Embeds every rule file under the repository's `rules/` folder into the binary, so the
+//! built-in catalog needs no files at run time.
+
+use std::error::Error;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::{env, fs};
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let manifest =
+        PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").ok_or("CARGO_MANIFEST_DIR unset")?);
+    let root = manifest.join("../../rules");
+    println!("cargo::rerun-if-changed={}", root.display());
+    let mut files = Vec::new();
+    collect(&root, &mut files);
+    files.sort();
+    let mut code = String::from(
+        "/// Every built-in rule file: its path under `rules/`, and its text.\npub static RULE_FILES: &[(&str, &str)] = &[\n",
+    );
+    for file in &files {
+        println!("cargo::rerun-if-changed={}", file.display());
+        let name = file
+            .strip_prefix(&root)?
+            .to_string_lossy()
+            .replace('\\', "/");
+        let absolute = fs::canonicalize(file)?.display().to_string();
+        writeln!(code, "    ({name:?}, include_str!({absolute:?})),")?;
+    }
+    code.push_str("];\n");
+    let out = PathBuf::from(env::var_os("OUT_DIR").ok_or("OUT_DIR unset")?).join("rule_files.rs");
+    fs::write(out, code)?;
+    Ok(())
+}
+
+/// Every `*.yml`/`*.yaml` file below `dir`.
+fn collect(dir: &Path, files: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            println!("cargo::rerun-if-changed={}", path.display());
+            collect(&path, files);
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yml" | "yaml")
+        ) {
+            files.push(path);
+        }
+    }
+}
