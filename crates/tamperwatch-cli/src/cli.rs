@@ -1,0 +1,120 @@
+//! The command line: every subcommand, flag and environment variable.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Find tampering with AWS security services in CloudTrail.
+///
+/// Exit codes: 0 no findings (or success), 1 findings (or failed rule tests), 2 errors (bad
+/// input, unreadable files, bad rules; findings are still printed).
+#[derive(Debug, Parser)]
+#[command(name = "tamperwatch", version, about, long_about = None, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan CloudTrail records (files, folders, `-` for stdin) for tampering.
+    Scan(ScanArgs),
+    /// List, show, test and export detection rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+/// Which rules to use: the built-in catalog and the user's own.
+#[derive(Debug, Args, Clone)]
+pub struct RuleArgs {
+    /// A Sigma rule file or folder (searched recursively) to use beside the built-in catalog.
+    /// Repeatable.
+    #[arg(
+        long = "rules",
+        value_name = "PATH",
+        env = "TAMPERWATCH_RULES",
+        value_delimiter = ','
+    )]
+    pub rules: Vec<PathBuf>,
+    /// Leave the built-in catalog out: use only the rules given with --rules.
+    #[arg(long)]
+    pub no_builtin: bool,
+}
+
+/// `tamperwatch scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files and folders to scan (folders recursively), or `-` for stdin. Any envelope:
+    /// CloudTrail log files (gzipped or not), EventBridge events, JSON arrays, JSON Lines,
+    /// CloudWatch Logs subscription payloads, LookupEvents output.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Order of findings: as found in the input, or by event time.
+    #[arg(long, value_enum, default_value_t = SortOrder::Input)]
+    pub sort: SortOrder,
+    /// No summary line on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// The most bytes one input file may hold, or decompress to (guards against gzip bombs).
+    #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024 * 1024)]
+    pub max_file_size: u64,
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+    /// Which rules.
+    #[command(flatten)]
+    pub rules: RuleArgs,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A readable table (colour on a terminal; NO_COLOR honoured).
+    Table,
+    /// One JSON document: findings, errors and the summary.
+    Json,
+    /// One finding per line, as JSON.
+    Jsonl,
+}
+
+/// Orders of findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SortOrder {
+    /// As found: inputs in the order given (folders sorted by name), records in file order.
+    Input,
+    /// By eventTime, then as found.
+    Time,
+}
+
+/// `tamperwatch rules ...`.
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// List the rules.
+    List {
+        /// Which rules.
+        #[command(flatten)]
+        rules: RuleArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Show one rule: its documentation and its Sigma text.
+    Show {
+        /// The rule's id, or a unique part of its title or file name.
+        rule: String,
+        /// Which rules.
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
+    /// Run rules' own tests (`tests: {match: [...], no_match: [...]}`). Without a PATH, the
+    /// built-in catalog's.
+    Test {
+        /// Rule files or folders to test.
+        paths: Vec<PathBuf>,
+    },
+}

@@ -1,0 +1,27 @@
+//! `tamperwatch`: find tampering with AWS security services in CloudTrail.
+
+mod cli;
+mod output;
+mod rules;
+mod scan;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Scan(args) => scan::run(&args),
+        Command::Rules(command) => rules::run(command),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            anstream::eprintln!("tamperwatch: error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,466 @@
+//! The `tamperwatch` binary as a user runs it.
+
+// A panic in a test is a failed test.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn tamperwatch() -> Command {
+    let mut cmd = Command::cargo_bin("tamperwatch").unwrap();
+    cmd.env("NO_COLOR", "1").env_remove("TAMPERWATCH_RULES");
+    cmd
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn jsonl(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+const STOP_LOGGING: &str = r#"{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::111122223333:user/mallory","accountId":"111122223333","accessKeyId":"AKIAEXAMPLE","userName":"mallory"},"eventTime":"2026-11-30T10:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.7","userAgent":"aws-cli/2.17.32","requestParameters":{"name":"arn:aws:cloudtrail:eu-west-1:111122223333:trail/management-events"},"responseElements":null,"requestID":"1","eventID":"5a1b2c3d-0000-4000-8000-000000000001","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333"}"#;
+const DESCRIBE: &str = r#"{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","userName":"alice","accountId":"111122223333"},"eventTime":"2026-11-30T09:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"DescribeTrails","awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.8","requestParameters":null,"eventID":"5a1b2c3d-0000-4000-8000-000000000002","readOnly":true,"eventType":"AwsApiCall","recipientAccountId":"111122223333"}"#;
+
+#[test]
+fn samples_cover_every_rule() {
+    let out = tamperwatch()
+        .arg("scan")
+        .arg("--format=jsonl")
+        .arg(repo().join("samples"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fired: BTreeSet<String> = jsonl(&out.stdout)
+        .iter()
+        .map(|f| f["rule"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    let list = tamperwatch()
+        .args(["rules", "list", "--format=json"])
+        .output()
+        .unwrap();
+    assert!(list.status.success());
+    let all: BTreeSet<String> = jsonl(&list.stdout)
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
+    let missing: Vec<&String> = all.difference(&fired).collect();
+    assert!(
+        missing.is_empty(),
+        "rules the samples do not exercise (run `cargo run -p tamperwatch-gen -- samples`): {missing:?}"
+    );
+}
+
+#[test]
+fn a_finding_carries_who_what_where_and_when() {
+    let out = tamperwatch()
+        .args(["scan", "--format=jsonl", "-"])
+        .write_stdin(STOP_LOGGING)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let findings = jsonl(&out.stdout);
+    let f = findings
+        .iter()
+        .find(|f| f["event"]["eventName"] == "StopLogging")
+        .unwrap();
+    assert_eq!(f["rule"]["level"], "critical");
+    assert_eq!(f["level"], "critical");
+    assert_eq!(f["outcome"], "success");
+    assert_eq!(f["attempt"], false);
+    assert_eq!(f["actor"]["name"], "user/mallory");
+    assert_eq!(f["actor"]["kind"], "IAMUser");
+    assert_eq!(
+        f["event"]["eventID"],
+        "5a1b2c3d-0000-4000-8000-000000000001"
+    );
+    assert_eq!(f["event"]["accountId"], "111122223333");
+    assert_eq!(f["event"]["awsRegion"], "eu-west-1");
+    assert_eq!(f["event"]["sourceIPAddress"], "203.0.113.7");
+    assert_eq!(f["event"]["userAgent"], "aws-cli/2.17.32");
+    assert_eq!(f["event"]["eventTime"], "2026-11-30T10:00:00Z");
+    assert!(
+        f["parameters"]["requestParameters.name"]
+            .as_str()
+            .unwrap()
+            .ends_with("trail/management-events")
+    );
+    assert_eq!(f["source"]["input"], "-");
+}
+
+#[test]
+fn a_denied_attempt_is_one_level_lower() {
+    let denied = STOP_LOGGING.replace(
+        r#""responseElements":null"#,
+        r#""errorCode":"AccessDenied","errorMessage":"not authorized","responseElements":null"#,
+    );
+    let out = tamperwatch()
+        .args(["scan", "--format=jsonl", "-"])
+        .write_stdin(denied)
+        .output()
+        .unwrap();
+    let findings = jsonl(&out.stdout);
+    let f = findings
+        .iter()
+        .find(|f| f["event"]["eventName"] == "StopLogging")
+        .unwrap();
+    assert_eq!(f["outcome"], "denied");
+    assert_eq!(f["attempt"], true);
+    assert_eq!(f["level"], "high");
+}
+
+#[test]
+fn no_findings_exits_zero() {
+    let out = tamperwatch()
+        .args(["scan", "-"])
+        .write_stdin(DESCRIBE)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("1 records") || stderr.contains("1 record"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("0 findings"), "{stderr}");
+}
+
+/// Every kind of bad input is reported with its file and record or line; the good file is still
+/// scanned; the exit code says there were errors.
+#[test]
+fn bad_input_is_reported_and_the_rest_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let good = format!(r#"{{"Records":[{DESCRIBE},{STOP_LOGGING}]}}"#);
+    std::fs::write(d.join("00-good.json.gz"), gzip(good.as_bytes())).unwrap();
+    std::fs::write(
+        d.join("01-malformed.json"),
+        r#"{"Records":[{"eventName":"x"},"#,
+    )
+    .unwrap();
+    let gz = gzip(good.as_bytes());
+    std::fs::write(d.join("02-truncated.json.gz"), &gz[..gz.len() / 2]).unwrap();
+    std::fs::write(d.join("03-not-gzip.json.gz"), b"PK\x03\x04 not gzip at all").unwrap();
+    std::fs::write(
+        d.join("04-bomb.json.gz"),
+        gzip(&vec![b' '; 4 * 1024 * 1024]),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("05-wrong-types.json"),
+        format!(r#"{{"Records":[{{"eventName":7}},{STOP_LOGGING}]}}"#),
+    )
+    .unwrap();
+    std::fs::write(d.join("06-non-utf8.jsonl"), b"{\"eventName\":\"\xff\"}\n").unwrap();
+    std::fs::write(d.join("07-nesting.json"), format!(r#"{{"Records":[{{"eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","p":{}{}}}]}}"#, "[".repeat(5000), "]".repeat(5000))).unwrap();
+    std::fs::write(d.join("08-empty.json"), b"").unwrap();
+    std::fs::write(
+        d.join("09-records-not-array.json"),
+        br#"{"Records":"nope"}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("10-huge-record.json"),
+        format!(
+            r#"{{"Records":[{{"eventName":"x","pad":"{}"}}]}}"#,
+            "a".repeat(2 << 20)
+        ),
+    )
+    .unwrap();
+
+    let out = tamperwatch()
+        .args(["scan", "--format=jsonl", "--max-file-size=3000000"])
+        .arg(d)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let findings = jsonl(&out.stdout);
+    // Both StopLogging records outside the bad parts were found.
+    let inputs: BTreeSet<String> = findings
+        .iter()
+        .filter(|f| f["event"]["eventName"] == "StopLogging")
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["source"]["input"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap(),
+                f["source"]["location"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        inputs,
+        BTreeSet::from([
+            "00-good.json.gz record 2".to_owned(),
+            "05-wrong-types.json record 2".to_owned()
+        ])
+    );
+    for (file, needle) in [
+        ("01-malformed.json", "invalid JSON"),
+        ("02-truncated.json.gz", "gzip"),
+        ("03-not-gzip.json.gz", "invalid JSON"),
+        ("04-bomb.json.gz", "gzip bomb"),
+        ("05-wrong-types.json: record 1", "invalid type"),
+        ("06-non-utf8.jsonl", "line 1"),
+        ("07-nesting.json: record 1", "recursion limit"),
+        ("08-empty.json", "empty input"),
+        ("09-records-not-array.json", "`Records` is not an array"),
+        ("10-huge-record.json: record 1", "larger than"),
+    ] {
+        let line = stderr
+            .lines()
+            .find(|l| l.contains(file))
+            .unwrap_or_else(|| panic!("no error for {file}:\n{stderr}"));
+        assert!(line.contains(needle), "{file}: {line}");
+    }
+    assert!(stderr.contains("; 10 errors"), "{stderr}");
+}
+
+#[test]
+fn json_document_holds_findings_errors_and_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.json"), STOP_LOGGING).unwrap();
+    std::fs::write(dir.path().join("b.json"), "nope").unwrap();
+    let out = tamperwatch()
+        .args(["scan", "--format=json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["event"]["eventName"] == "StopLogging")
+    );
+    assert_eq!(doc["errors"].as_array().unwrap().len(), 1);
+    assert!(
+        doc["errors"][0]["input"]
+            .as_str()
+            .unwrap()
+            .ends_with("b.json")
+    );
+    assert_eq!(doc["summary"]["inputs"], 2);
+    assert_eq!(doc["summary"]["records"], 1);
+    assert_eq!(doc["summary"]["errors"], 1);
+}
+
+#[test]
+fn sort_by_time() {
+    let later = STOP_LOGGING
+        .replace("2026-11-30T10:00:00Z", "2026-12-01T10:00:00Z")
+        .replace("000000000001", "000000000003");
+    let input = format!("{later}\n{STOP_LOGGING}\n");
+    let out = tamperwatch()
+        .args(["scan", "--format=jsonl", "--sort=time", "-"])
+        .write_stdin(input.clone())
+        .output()
+        .unwrap();
+    let times: Vec<String> = jsonl(&out.stdout)
+        .iter()
+        .map(|f| f["event"]["eventTime"].as_str().unwrap().to_owned())
+        .collect();
+    let mut sorted = times.clone();
+    sorted.sort();
+    assert_eq!(times, sorted);
+    let out = tamperwatch()
+        .args(["scan", "--format=jsonl", "-"])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    let first = &jsonl(&out.stdout)[0];
+    assert_eq!(
+        first["event"]["eventTime"], "2026-12-01T10:00:00Z",
+        "input order by default"
+    );
+}
+
+/// Attacker-controlled text cannot drive the terminal.
+#[test]
+fn table_escapes_hostile_text() {
+    let hostile = STOP_LOGGING
+        .replace("user/mallory", "user/mal\\u001b[2Jlory")
+        .replace(
+            r#""userName":"mallory""#,
+            r#""userName":"mal\u001b[2J\rlory""#,
+        );
+    let out = tamperwatch()
+        .args(["scan", "-"])
+        .write_stdin(hostile)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(!stdout.contains('\u{1b}'), "{stdout:?}");
+    assert!(stdout.contains("mal\\u{1b}[2J\\u{d}lory"), "{stdout}");
+}
+
+#[test]
+fn table_output() {
+    let out = tamperwatch()
+        .args(["scan", "-"])
+        .write_stdin(format!("{DESCRIBE}\n{STOP_LOGGING}\n"))
+        .output()
+        .unwrap();
+    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+}
+
+#[test]
+fn rules_test_passes_on_the_catalog() {
+    let out = tamperwatch().args(["rules", "test"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains(" 0 failed"), "{stdout}");
+}
+
+const USER_RULE: &str = r#"
+title: Trail stopped by mallory
+id: 0f0e0d0c-0000-4000-8000-00000000abcd
+logsource: {product: aws, service: cloudtrail}
+detection:
+  selection:
+    eventSource: cloudtrail.amazonaws.com
+    eventName: StopLogging
+    userIdentity.userName: mallory
+  condition: selection
+level: high
+tests:
+  match:
+    - {eventSource: cloudtrail.amazonaws.com, eventName: StopLogging, userIdentity: {type: IAMUser, userName: mallory}}
+  no_match:
+    - {eventSource: cloudtrail.amazonaws.com, eventName: StopLogging, userIdentity: {type: IAMUser, userName: alice}}
+"#;
+
+#[test]
+fn user_rules_beside_the_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("mine.yml"), USER_RULE).unwrap();
+    let out = tamperwatch()
+        .args(["scan", "--format=jsonl", "--rules"])
+        .arg(dir.path())
+        .arg("-")
+        .write_stdin(STOP_LOGGING)
+        .output()
+        .unwrap();
+    let ids: BTreeSet<String> = jsonl(&out.stdout)
+        .iter()
+        .map(|f| f["rule"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(ids.contains("0f0e0d0c-0000-4000-8000-00000000abcd"));
+    assert!(ids.len() > 1, "the built-in catalog fires too");
+    let out = tamperwatch()
+        .args(["scan", "--format=jsonl", "--no-builtin", "--rules"])
+        .arg(dir.path())
+        .arg("-")
+        .write_stdin(STOP_LOGGING)
+        .output()
+        .unwrap();
+    assert_eq!(jsonl(&out.stdout).len(), 1);
+    // Its own tests.
+    let out = tamperwatch()
+        .args(["rules", "test"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // A failing test fails the command.
+    std::fs::write(
+        dir.path().join("mine.yml"),
+        USER_RULE.replace("userName: alice}}", "userName: mallory}}"),
+    )
+    .unwrap();
+    let out = tamperwatch()
+        .args(["rules", "test"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("FAIL"));
+}
+
+#[test]
+fn a_refused_rule_names_its_file_and_stops_the_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.yml"),
+        USER_RULE.replace(
+            "userIdentity.userName:",
+            "userIdentity.userName|nosuchmodifier:",
+        ),
+    )
+    .unwrap();
+    let out = tamperwatch()
+        .args(["scan", "--rules"])
+        .arg(dir.path())
+        .arg("-")
+        .write_stdin(STOP_LOGGING)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("bad.yml") && stderr.contains("nosuchmodifier"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn rules_list_and_show() {
+    let out = tamperwatch().args(["rules", "list"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.lines().count() > 50);
+    assert!(stdout.contains("cloudtrail:StopLogging"), "{stdout}");
+    let out = tamperwatch()
+        .args(["rules", "show", "cloudtrail_logging_stopped"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("What to do") && stdout.contains("detection:"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("\ntests:"),
+        "the Sigma text leaves our tests out"
+    );
+    let out = tamperwatch()
+        .args(["rules", "show", "no such rule at all"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
