@@ -464,3 +464,35 @@ fn rules_list_and_show() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The generator's planted tamper events are all found, and nothing else is.
+#[test]
+fn generated_archive_planted_events_are_all_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = tamperwatch_gen::Options {
+        records: 20_000,
+        records_per_file: 1_000,
+        planted: 40,
+        ..Default::default()
+    };
+    let manifest = tamperwatch_gen::generate(dir.path(), &opts).unwrap();
+    assert_eq!(manifest.planted.len(), 40);
+    let out = tamperwatch()
+        .args(["scan", "--format=jsonl"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("20,000 records"), "{stderr}");
+    let found: BTreeSet<String> = jsonl(&out.stdout)
+        .iter()
+        .map(|f| f["event"]["eventID"].as_str().unwrap().to_owned())
+        .collect();
+    let planted: BTreeSet<String> = manifest
+        .planted
+        .iter()
+        .map(|p| p.event_id.clone())
+        .collect();
+    assert_eq!(found, planted);
+}
