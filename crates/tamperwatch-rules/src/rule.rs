@@ -51,6 +51,7 @@ impl RuleTests {
 pub struct Rule {
     id: String,
     id_derived: bool,
+    name: Option<String>,
     title: String,
     description: Option<String>,
     level: Level,
@@ -92,6 +93,12 @@ impl Rule {
     /// Whether the id was derived from the file name because the rule has no `id`.
     pub fn id_is_derived(&self) -> bool {
         self.id_derived
+    }
+
+    /// Sigma's `name`: a unique, human-readable handle by which correlation rules refer to a
+    /// rule.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
     }
 
     /// `title`.
@@ -234,6 +241,7 @@ fn load(text: &str, origin: &str) -> Result<Rule, Refusal> {
     Ok(Rule {
         id,
         id_derived,
+        name: optional_string(map, "name")?,
         title,
         description: optional_string(map, "description")?,
         level,
@@ -495,6 +503,7 @@ tests:
         let r = Rule::from_yaml(RULE, "rules/cloudtrail/stop.yml").expect("loads");
         assert_eq!(r.id(), "4f5e9a4c-3f53-4a3e-8c1e-0b0f1a7a2c11");
         assert!(!r.id_is_derived());
+        assert_eq!(r.name(), None);
         assert_eq!(r.title(), "CloudTrail logging stopped");
         assert_eq!(
             r.description(),
