@@ -669,6 +669,16 @@ tests:
     }
 
     #[test]
+    fn deeply_nested_yaml_is_refused_without_overflowing() {
+        let text = format!(
+            "title: t\ndetection: {}1{}\n",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        assert!(matches!(refusal(&text), Refusal::Yaml(_)));
+    }
+
+    #[test]
     fn collections_correlations_and_aggregations_are_refused() {
         let det = "detection: {sel: {a: 1}, condition: sel}\n";
         assert_eq!(
