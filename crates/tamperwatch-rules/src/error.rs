@@ -37,10 +37,15 @@ impl LoadRuleError {
             | Refusal::Collection(_)
             | Refusal::Correlation
             | Refusal::Aggregation => true,
-            Refusal::Selection { error, .. } => matches!(
-                error,
-                SelectionError::UnsupportedModifier { .. } | SelectionError::InvalidRegex { .. }
-            ),
+            Refusal::Selection { error, .. } => match error {
+                SelectionError::UnsupportedModifier { .. } => true,
+                // Valid PCRE that the linear-time regex engine does not run. The regex crate
+                // reports these only as text.
+                SelectionError::InvalidRegex { message, .. } => {
+                    message.contains("look-around") || message.contains("backreferences")
+                }
+                _ => false,
+            },
             _ => false,
         }
     }

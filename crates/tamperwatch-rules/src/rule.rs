@@ -722,4 +722,18 @@ tests:
         );
         assert!(!e.is_unsupported());
     }
+
+    #[test]
+    fn unsupported_features_are_told_apart_from_invalid_rules() {
+        let unsupported = |detection: &str| {
+            Rule::from_yaml(&format!("title: t\ndetection: {detection}"), "x.yml")
+                .expect_err("refused")
+                .is_unsupported()
+        };
+        assert!(unsupported("{s: {a|expand: '%x%'}, condition: s}"));
+        assert!(unsupported("{s: {a|re: '(?<=x)y'}, condition: s}"));
+        assert!(unsupported("{s: {a|re: '(x)\\1'}, condition: s}"));
+        assert!(!unsupported("{s: {a|re: '(unclosed'}, condition: s}"));
+        assert!(!unsupported("{s: {a: 1}, condition: t}"));
+    }
 }
