@@ -1,7 +1,7 @@
 //! The rule as plain Sigma: the original text with tamperwatch's own keys removed.
 
 /// tamperwatch's own top-level keys, which other Sigma tools do not know.
-pub(crate) const OWN_KEYS: [&str; 2] = ["tests", "response"];
+pub(crate) const OWN_KEYS: [&str; 3] = ["tests", "response", "lint-allow"];
 
 /// `text` without the top-level `keys`: each key's line and the indented (or `- ` sequence)
 /// lines that follow it are dropped; everything else, comments included, is kept as written.

@@ -82,6 +82,7 @@ mod error;
 mod export;
 mod index;
 mod level;
+mod lint;
 mod modifier;
 mod path;
 mod pattern;
@@ -95,7 +96,11 @@ pub use document::{Document, List, Value, Visit};
 pub use error::{ConditionError, LoadRuleError, PushRuleError, Refusal, SelectionError};
 pub use index::{IndexKeys, RuleIdx};
 pub use level::{Level, ParseLevelError};
+pub use lint::{
+    Check, Diagnostic, FREE_FORM_FIELDS, LAMBDA_EVENT_NAMES, LINT_ALLOW_KEY, RECORD_FIELDS,
+    Severity, TRANSLATED_VERBS, USER_IDENTITY_FIELDS, WRONG_EVENT_NAMES, WRONG_EVENT_SOURCES, lint,
+};
 pub use prefilter::Prefilter;
 pub use rule::{LogSource, Rule, RuleTests};
 pub use rule_tests::{Expectation, RuleTestResult};
-pub use ruleset::{LoadFileError, LoadReport, RuleSet};
+pub use ruleset::{LoadFileError, LoadReport, RuleSet, rule_files};

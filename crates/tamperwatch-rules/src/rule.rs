@@ -266,7 +266,7 @@ fn load(text: &str, origin: &str) -> Result<Rule, Refusal> {
 /// YAML 1.1 (PyYAML, and so pySigma) would read differently: an unquoted `yes`, `no`, `on`,
 /// `off`, `y` or `n` is a boolean there and a string here, and either reading could be what the
 /// author meant.
-fn parse_yaml(text: &str) -> Result<serde_json::Value, Refusal> {
+pub(crate) fn parse_yaml(text: &str) -> Result<serde_json::Value, Refusal> {
     let mut yaml12 = serde_saphyr::Options::default();
     yaml12.strict_booleans = true;
     let doc = match serde_saphyr::from_str_with_options::<serde_json::Value>(text, yaml12) {
@@ -300,6 +300,37 @@ fn parse_yaml(text: &str) -> Result<serde_json::Value, Refusal> {
         return Err(Refusal::AmbiguousScalar { path, value });
     }
     Ok(doc)
+}
+
+/// The YAML documents of a file: the text between lines that are `---` (a document start,
+/// optionally followed by a comment) or `...` (a document end), without documents that hold
+/// nothing but blank lines and comments. A file without such lines is one document.
+pub(crate) fn split_documents(text: &str) -> Vec<&str> {
+    let mut docs = Vec::new();
+    let mut start = 0;
+    let mut pos = 0;
+    for line in text.split_inclusive('\n') {
+        let bare = line.trim_end_matches(['\n', '\r']);
+        let is_marker = bare == "..."
+            || bare.strip_prefix("---").is_some_and(|rest| {
+                let rest = rest.trim();
+                rest.is_empty() || (rest.starts_with('#') && !bare.starts_with("---#"))
+            });
+        if is_marker {
+            docs.push(&text[start..pos]);
+            start = pos + line.len();
+        }
+        pos += line.len();
+    }
+    docs.push(&text[start..]);
+    let has_content = |d: &&str| {
+        d.lines().any(|l| {
+            let t = l.trim();
+            !t.is_empty() && !t.starts_with('#')
+        })
+    };
+    let kept: Vec<&str> = docs.into_iter().filter(has_content).collect();
+    if kept.is_empty() { vec![text] } else { kept }
 }
 
 /// The first place where two parses of one text differ: its path and the YAML 1.2 reading.

@@ -88,16 +88,11 @@ impl RuleSet {
     /// file that cannot be read or is refused is listed in the report with its error; the
     /// others are added.
     pub fn load_path(&mut self, path: &Path) -> LoadReport {
-        let mut report = LoadReport::default();
-        let mut files = Vec::new();
-        match fs::metadata(path) {
-            Ok(m) if m.is_dir() => collect_rule_files(path, &mut files, &mut report),
-            Ok(_) => files.push(path.to_path_buf()),
-            Err(error) => report.refused.push(LoadFileError::Read {
-                path: path.to_path_buf(),
-                error,
-            }),
-        }
+        let (files, refused) = rule_files(path);
+        let mut report = LoadReport {
+            loaded: Vec::new(),
+            refused,
+        };
         for file in files {
             let text = match fs::read_to_string(&file) {
                 Ok(t) => t,
@@ -123,6 +118,12 @@ impl RuleSet {
     /// The rules, by [`RuleIdx`].
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// Every loaded rule document as plain Sigma ([`Rule::sigma_yaml`]) with the file it came
+    /// from, in load order (documents of one file in file order).
+    pub fn documents(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.rules.iter().map(|r| (r.origin(), r.sigma_yaml()))
     }
 
     /// How many rules.
@@ -189,6 +190,23 @@ impl RuleSet {
             None => self.evaluate_all(record, out),
         }
     }
+}
+
+/// The rule files [`RuleSet::load_path`] would load from `path`: the file itself, or every
+/// `*.yml` / `*.yaml` file under a folder (recursively, sorted, hidden entries left out), with
+/// the files and folders that could not be read.
+pub fn rule_files(path: &Path) -> (Vec<PathBuf>, Vec<LoadFileError>) {
+    let mut report = LoadReport::default();
+    let mut files = Vec::new();
+    match fs::metadata(path) {
+        Ok(m) if m.is_dir() => collect_rule_files(path, &mut files, &mut report),
+        Ok(_) => files.push(path.to_path_buf()),
+        Err(error) => report.refused.push(LoadFileError::Read {
+            path: path.to_path_buf(),
+            error,
+        }),
+    }
+    (files, report.refused)
 }
 
 /// Appends the rule files under `dir` in sorted order.
