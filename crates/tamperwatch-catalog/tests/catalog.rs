@@ -248,3 +248,156 @@ fn traildiscover_corpus() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// `tamperwatch rules lint` finds nothing wrong in the built-in catalog: no errors, and a
+/// warning only where a rule silences it with a reason (`lint-allow`, root activity).
+#[test]
+fn the_catalog_lints_clean() {
+    let mut problems = Vec::new();
+    for (file, text) in tamperwatch_catalog::RULE_FILES {
+        for d in tamperwatch_rules::lint(text, &format!("rules/{file}")) {
+            problems.push(d.to_string());
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// A rule that names `value` in `field` (an event name or source, as the reference writes it).
+fn rule_naming(field: &str, value: &str) -> String {
+    let (key, value) = match value.strip_suffix('*') {
+        Some(prefix) => (format!("{field}|startswith"), prefix.to_owned()),
+        None => (field.to_owned(), value.to_owned()),
+    };
+    let source = if field == "eventSource" {
+        String::new()
+    } else {
+        "    eventSource: macie2.amazonaws.com\n".to_owned()
+    };
+    format!("title: t\nid: t\ndetection:\n  sel:\n{source}    {key}: '{value}'\n  condition: sel\n")
+}
+
+fn lint_errors(text: &str) -> Vec<String> {
+    tamperwatch_rules::lint(text, "t.yml")
+        .into_iter()
+        .filter(|d| d.severity == tamperwatch_rules::Severity::Error)
+        .map(|d| d.message)
+        .collect()
+}
+
+/// Every wrong name the reference lists (its introduction and section 3.14) is an error, with
+/// the right name in the message. The names are written here so the test runs anywhere; when the
+/// reference is at `../shared/reference/tamper-catalog.md` beside the repository (or at
+/// `TAMPERWATCH_REFERENCE`), every backticked name of those places must be among them.
+#[test]
+fn lint_catches_every_wrong_name_of_the_reference() {
+    // (field, wrong name, the correction lint must give)
+    let wrong: &[(&str, &str, &str)] = &[
+        (
+            "eventSource",
+            "eventbridge.amazonaws.com",
+            "events.amazonaws.com",
+        ),
+        ("eventSource", "macie2.amazonaws.de", "macie2.amazonaws.com"),
+        (
+            "eventSource",
+            "inspektor.amazonaws.de",
+            "inspector2.amazonaws.com",
+        ),
+        ("eventSource", "waf.amazonaws.de", "wafv2.amazonaws.com"),
+        ("eventSource", "*.amazonaws.de", ".amazonaws.com"),
+        (
+            "eventName",
+            "PutLifecycleConfiguration",
+            "PutBucketLifecycle",
+        ),
+        ("eventName", "DeaktivierenMacie", "DisableMacie"),
+        ("eventName", "Deaktivieren*", "Disable"),
+        ("eventName", "Löschen*", "Delete"),
+        ("eventName", "Stoppen*", "Stop"),
+    ];
+    for (field, name, right) in wrong {
+        let errors = lint_errors(&rule_naming(field, name));
+        assert!(
+            errors.iter().any(|m| m.contains(right)),
+            "{field} {name}: expected an error naming {right}, got {errors:?}"
+        );
+    }
+    // Also as whole values and inside lists.
+    for value in ["DeaktivierenGuardDuty", "LöschenDetector", "StoppenLogging"] {
+        assert_eq!(
+            lint_errors(&rule_naming("eventName", value)).len(),
+            1,
+            "{value}"
+        );
+    }
+    // "FMS DeletePolicy without source": the missing pin is reported.
+    let unpinned =
+        "title: t\nid: t\ndetection:\n  sel:\n    eventName: DeletePolicy\n  condition: sel\n";
+    assert!(
+        tamperwatch_rules::lint(unpinned, "t.yml")
+            .iter()
+            .any(|d| d.check == tamperwatch_rules::Check::NoEventSourcePin)
+    );
+
+    let reference = std::env::var_os("TAMPERWATCH_REFERENCE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../../shared/reference/tamper-catalog.md")
+        });
+    let Ok(text) = std::fs::read_to_string(&reference) else {
+        eprintln!(
+            "skipped the cross-check: no reference at {} (set TAMPERWATCH_REFERENCE)",
+            reference.display()
+        );
+        return;
+    };
+    // The introduction's bullet on wrong names, and the first column of section 3.14.
+    let intro = text
+        .lines()
+        .skip_while(|l| !l.contains("wrong names"))
+        .take_while(|l| !l.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let seed_column = text
+        .lines()
+        .skip_while(|l| !l.starts_with("### 3.14"))
+        .take_while(|l| !l.starts_with("---"))
+        .filter_map(|l| l.strip_prefix('|')?.split('|').next())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(intro.contains("eventbridge") && seed_column.contains("amazonaws.de"));
+    // Right names the reference mentions beside the wrong ones, and 3.14's rows that are not
+    // about names (a deprecated call, a missing pin, a missing companion rule).
+    let not_wrong = [
+        "events.amazonaws.com",
+        "PutBucketLifecycle",
+        ".amazonaws.com",
+        "DeleteSubscription",
+        "DeletePolicy",
+        "DeleteConfigurationRecorder",
+    ];
+    let mut missing = Vec::new();
+    for token in format!("{intro}\n{seed_column}")
+        .split('`')
+        .skip(1)
+        .step_by(2)
+    {
+        if not_wrong.contains(&token) {
+            continue;
+        }
+        let field = if token.contains("amazonaws") {
+            "eventSource"
+        } else {
+            "eventName"
+        };
+        if lint_errors(&rule_naming(field, token)).is_empty() {
+            missing.push(token.to_owned());
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "wrong names in {} that lint does not catch: {missing:?}",
+        reference.display()
+    );
+}
