@@ -117,4 +117,36 @@ pub enum RulesCommand {
         /// Rule files or folders to test.
         paths: Vec<PathBuf>,
     },
+    /// Check rule files for mistakes that make a rule silently miss (wrong event sources or
+    /// names, unknown fields, no eventSource pin, rules evaluated on every record). Exit code 1
+    /// when any error is found.
+    Lint {
+        /// Rule files or folders to check.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Output format (json and jsonl: one problem per line for jsonl, one document for json).
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Write the rules out for other tools: the built-in catalog (and any --rules) as plain
+    /// Sigma, one file per rule file.
+    Export {
+        /// What to write.
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// The folder to write the files to (created if missing; files keep their path below
+        /// `rules/` or the --rules folder). Without it, one multi-document YAML stream on stdout.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Which rules.
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
+}
+
+/// What `tamperwatch rules export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// Plain Sigma: each rule file without tamperwatch's own `tests` and `response` keys.
+    Sigma,
 }

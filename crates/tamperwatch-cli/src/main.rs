@@ -1,6 +1,8 @@
 //! `tamperwatch`: find tampering with AWS security services in CloudTrail.
 
 mod cli;
+mod export;
+mod lint;
 mod output;
 mod rules;
 mod scan;

@@ -51,6 +51,10 @@ pub fn run(command: RulesCommand) -> anyhow::Result<ExitCode> {
         RulesCommand::List { rules, format } => list(&load_detector(&rules)?, format),
         RulesCommand::Show { rule, rules } => show(&load_detector(&rules)?, &rule),
         RulesCommand::Test { paths } => test(&paths),
+        RulesCommand::Lint { paths, format } => crate::lint::run(&paths, format),
+        RulesCommand::Export { format, out, rules } => {
+            crate::export::run(format, out.as_deref(), &rules)
+        }
     }
 }
 

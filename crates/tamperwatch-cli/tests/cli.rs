@@ -496,3 +496,150 @@ fn generated_archive_planted_events_are_all_found() {
         .collect();
     assert_eq!(found, planted);
 }
+
+#[test]
+fn rules_lint_names_file_rule_and_fix_and_fails_on_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.yml"),
+        "title: EventBridge rule deleted\nid: my-eb\ndetection:\n  sel:\n    eventSource: eventbridge.amazonaws.com\n    eventName: DeleteRule\n  condition: sel\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("slow.yml"),
+        "title: Trufflehog\nid: my-th\ndetection:\n  sel:\n    userAgent|contains: trufflehog\n  condition: sel\n",
+    )
+    .unwrap();
+    let out = tamperwatch()
+        .args(["rules", "lint"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("bad.yml: error [event-source] my-eb:")
+            && text.contains("use `events.amazonaws.com`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("slow.yml: warning [no-prefilter] my-th"),
+        "{text}"
+    );
+    let json = tamperwatch()
+        .args(["rules", "lint", "--format=json"])
+        .arg(dir.path().join("slow.yml"))
+        .output()
+        .unwrap();
+    assert_eq!(json.status.code(), Some(0), "warnings alone pass");
+    let doc: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(doc["summary"]["errors"], 0);
+    assert_eq!(doc["summary"]["warnings"], 2);
+    assert_eq!(doc["diagnostics"][0]["check"], "no-event-source-pin");
+    assert_eq!(doc["diagnostics"][0]["rule"], "my-th");
+    let catalog = tamperwatch()
+        .args(["rules", "lint"])
+        .arg(repo().join("rules"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        catalog.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&catalog.stdout)
+    );
+}
+
+#[test]
+fn rules_export_sigma_round_trips_every_rule_without_our_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tamperwatch()
+        .args(["rules", "export", "--format=sigma", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let catalog = tamperwatch_catalog::load().unwrap();
+    let mut exported = 0;
+    for rule in catalog.rules() {
+        let rel = rule.origin().strip_prefix("rules/").unwrap();
+        let text = std::fs::read_to_string(dir.path().join(rel)).unwrap();
+        for key in ["tests:", "response:", "lint-allow:"] {
+            assert!(
+                !text.lines().any(|l| l.starts_with(key)),
+                "{rel} still has {key}"
+            );
+        }
+        let again = tamperwatch_rules::Rule::from_yaml(&text, rel).unwrap();
+        assert_eq!(again.id(), rule.id(), "{rel}");
+        assert_eq!(again.title(), rule.title(), "{rel}");
+        assert_eq!(again.level(), rule.level(), "{rel}");
+        let tests = rule.tests();
+        for event in &tests.must_match {
+            assert!(
+                again.matches(event),
+                "{rel}: exported rule misses a match test"
+            );
+        }
+        for event in &tests.must_not_match {
+            assert!(
+                !again.matches(event),
+                "{rel}: exported rule fires on a no_match test"
+            );
+        }
+        exported += 1;
+    }
+    assert_eq!(exported, catalog.len());
+
+    // Without --out: one multi-document stream, each file introduced by its path.
+    let stream = tamperwatch()
+        .args(["rules", "export", "--format=sigma"])
+        .output()
+        .unwrap();
+    assert_eq!(stream.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&stream.stdout);
+    assert_eq!(text.matches("\n---\n").count(), catalog.len() - 1);
+    assert!(text.starts_with("# "));
+    assert!(!text.contains("\ntests:") && !text.contains("\nresponse:"));
+}
+
+#[test]
+fn rules_export_keeps_user_paths_below_their_folder() {
+    let src = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(src.path().join("team")).unwrap();
+    std::fs::write(
+        src.path().join("team/mine.yml"),
+        "title: Mine\nid: mine\ndetection:\n  sel:\n    eventSource: s3.amazonaws.com\n    eventName: DeleteBucket\n  condition: sel\nresponse: call me\ntests:\n  match:\n    - {eventSource: s3.amazonaws.com, eventName: DeleteBucket}\n",
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let run = tamperwatch()
+        .args([
+            "rules",
+            "export",
+            "--format=sigma",
+            "--no-builtin",
+            "--rules",
+        ])
+        .arg(src.path())
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let text = std::fs::read_to_string(out.path().join("team/mine.yml")).unwrap();
+    assert_eq!(
+        text,
+        "title: Mine\nid: mine\ndetection:\n  sel:\n    eventSource: s3.amazonaws.com\n    eventName: DeleteBucket\n  condition: sel\n"
+    );
+}
