@@ -36,6 +36,7 @@ impl LoadRuleError {
             Refusal::MultipleDocuments
             | Refusal::Collection(_)
             | Refusal::Correlation
+            | Refusal::UnsupportedCorrelation(_)
             | Refusal::Aggregation => true,
             Refusal::Selection { error, .. } => match error {
                 SelectionError::UnsupportedModifier { .. } => true,
@@ -67,9 +68,18 @@ pub enum Refusal {
     /// A rule collection action (`action: global`, `reset`, `repeat`).
     #[error("`action: {0}` (rule collections) is not supported: write one rule per file")]
     Collection(String),
-    /// A correlation rule.
-    #[error("correlation rules (`correlation:`) are not supported yet")]
+    /// A correlation rule given where one detection rule was expected.
+    #[error(
+        "a correlation rule (`correlation:`) is not a detection rule: load it with \
+         load_documents or a rule set"
+    )]
     Correlation,
+    /// A correlation rule that is not valid.
+    #[error("{0}")]
+    InvalidCorrelation(String),
+    /// A correlation rule that uses something tamperwatch does not evaluate.
+    #[error("{0}")]
+    UnsupportedCorrelation(String),
     /// An unquoted `yes`/`no`/`on`/`off`/`y`/`n` in the detection: a boolean in YAML 1.1 (read
     /// by pySigma), a string in YAML 1.2.
     #[error(

@@ -76,6 +76,7 @@
 //! `docs/sigma-conformance.md` in the repository lists what is supported and refused.
 
 mod condition;
+mod correlation;
 mod detection;
 mod document;
 mod error;
@@ -92,6 +93,10 @@ mod rule_tests;
 mod ruleset;
 mod value;
 
+pub use correlation::{
+    Correlation, CorrelationCase, CorrelationFinding, CorrelationTests, CorrelationType, Correlator,
+    CorrelatorLimits, CorrelatorStats, Observation, parse_event_time,
+};
 pub use document::{Document, List, Value, Visit};
 pub use error::{ConditionError, LoadRuleError, PushRuleError, Refusal, SelectionError};
 pub use index::{IndexKeys, RuleIdx};
@@ -103,4 +108,6 @@ pub use lint::{
 pub use prefilter::Prefilter;
 pub use rule::{LogSource, Rule, RuleTests};
 pub use rule_tests::{Expectation, RuleTestResult};
-pub use ruleset::{LoadFileError, LoadReport, RuleSet, rule_files};
+pub use ruleset::{
+    LoadFileError, LoadReport, RuleDocument, RuleSet, load_documents, rule_files,
+};

@@ -65,6 +65,8 @@ pub enum Check {
     NoPrefilter,
     /// A malformed `lint-allow` key.
     LintAllow,
+    /// A correlation that silences its base rules (`generate: false`).
+    SilencedRules,
 }
 
 impl Check {
@@ -79,6 +81,7 @@ impl Check {
             Check::NoEventSourcePin => "no-event-source-pin",
             Check::NoPrefilter => "no-prefilter",
             Check::LintAllow => "lint-allow",
+            Check::SilencedRules => "silenced-rules",
         }
     }
 }
@@ -315,6 +318,16 @@ fn lint_document(text: &str, origin: &str, position: &str, out: &mut Vec<Diagnos
             message,
         });
     };
+    if raw_map.is_some_and(|m| m.contains_key("correlation")) {
+        crate::correlation::lint(text, origin, &mut push);
+        let allowed = raw_map
+            .and_then(|m| m.get(LINT_ALLOW_KEY))
+            .and_then(|v| allow_list(v).ok())
+            .unwrap_or_default();
+        found.retain(|d| d.severity == Severity::Error || !allowed.contains(&d.check.as_str()));
+        out.append(&mut found);
+        return;
+    }
     let rule = match Rule::from_yaml(text, origin) {
         Ok(rule) => rule,
         Err(e) => {
@@ -395,10 +408,11 @@ fn lint_document(text: &str, origin: &str, position: &str, out: &mut Vec<Diagnos
 
 /// The check names of a `lint-allow` value.
 fn allow_list(v: &serde_json::Value) -> Result<Vec<&'static str>, String> {
-    const ALLOWABLE: [Check; 3] = [
+    const ALLOWABLE: [Check; 4] = [
         Check::NoEventSourcePin,
         Check::NoPrefilter,
         Check::UnknownField,
+        Check::SilencedRules,
     ];
     let items: Vec<&serde_json::Value> = match v {
         serde_json::Value::Array(items) => items.iter().collect(),

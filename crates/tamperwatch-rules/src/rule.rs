@@ -69,9 +69,10 @@ pub struct Rule {
     constraints: Constraints,
     prefilter: Prefilter,
     sigma_yaml: String,
+    pub(crate) silenced: bool,
 }
 
-type Map = serde_json::Map<String, serde_json::Value>;
+pub(crate) type Map = serde_json::Map<String, serde_json::Value>;
 
 impl Rule {
     /// Loads and compiles one rule from its YAML text. `origin` names where the text came from
@@ -197,6 +198,14 @@ impl Rule {
     pub fn sigma_yaml(&self) -> &str {
         &self.sigma_yaml
     }
+
+    /// Whether the rule reports its own findings: false when a correlation rule referring to it
+    /// says `generate: false` (the default), once the rule set is linked
+    /// ([`RuleSet::link_correlations`](crate::RuleSet::link_correlations)). Its matches still
+    /// feed the correlation.
+    pub fn generates(&self) -> bool {
+        !self.silenced
+    }
 }
 
 fn load(text: &str, origin: &str) -> Result<Rule, Refusal> {
@@ -259,6 +268,7 @@ fn load(text: &str, origin: &str) -> Result<Rule, Refusal> {
         constraints,
         prefilter,
         sigma_yaml: sigma_text(text, map),
+        silenced: false,
     })
 }
 
@@ -362,7 +372,7 @@ fn first_difference(
     }
 }
 
-fn optional_string(map: &Map, key: &str) -> Result<Option<String>, Refusal> {
+pub(crate) fn optional_string(map: &Map, key: &str) -> Result<Option<String>, Refusal> {
     match map.get(key) {
         None | Some(serde_json::Value::Null) => Ok(None),
         Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
@@ -375,7 +385,7 @@ fn optional_string(map: &Map, key: &str) -> Result<Option<String>, Refusal> {
 
 /// A list of strings; a single string counts as a list of one. Numbers and booleans are
 /// taken as their text (`- 2021` in `references` is still a reference).
-fn string_list(map: &Map, key: &str) -> Result<Vec<String>, Refusal> {
+pub(crate) fn string_list(map: &Map, key: &str) -> Result<Vec<String>, Refusal> {
     let wrong = || Refusal::WrongType {
         key: key.to_owned(),
         expected: "a list of strings",
@@ -463,7 +473,7 @@ fn parse_tests(v: Option<&serde_json::Value>) -> Result<RuleTests, Refusal> {
 
 /// The text without tamperwatch's keys, checked by parsing it again. Where the line filter
 /// cannot follow the YAML, the parsed rule is written out as JSON (which is valid YAML).
-fn sigma_text(text: &str, map: &Map) -> String {
+pub(crate) fn sigma_text(text: &str, map: &Map) -> String {
     if !OWN_KEYS.iter().any(|k| map.contains_key(*k)) {
         return text.to_owned();
     }

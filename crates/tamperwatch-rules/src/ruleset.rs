@@ -4,10 +4,11 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::correlation::{Correlation, Observation, field_text, parse_event_time};
 use crate::document::Document;
-use crate::error::{LoadRuleError, PushRuleError};
+use crate::error::{LoadRuleError, PushRuleError, Refusal};
 use crate::index::{Index, IndexKeys, RuleIdx};
-use crate::rule::Rule;
+use crate::rule::{Rule, parse_yaml, split_documents};
 
 /// Compiled rules, indexed by the cheap keys they need.
 ///
@@ -17,6 +18,57 @@ pub struct RuleSet {
     rules: Vec<Rule>,
     ids: HashMap<String, RuleIdx>,
     index: Index,
+    correlations: Vec<Correlation>,
+    correlation_ids: HashMap<String, usize>,
+    /// Every document in load order, for export.
+    order: Vec<Loaded>,
+    /// Per rule: the correlations referring to it, with the rule's position in each.
+    referenced_by: HashMap<RuleIdx, Vec<(usize, usize)>>,
+}
+
+/// Where a loaded document went.
+#[derive(Debug, Clone, Copy)]
+enum Loaded {
+    Rule(RuleIdx),
+    Correlation(usize),
+}
+
+/// One document of a rule file.
+#[derive(Debug, Clone)]
+pub enum RuleDocument {
+    /// A detection rule.
+    Rule(Box<Rule>),
+    /// A correlation rule.
+    Correlation(Box<Correlation>),
+}
+
+/// Loads every YAML document of a rule file: detection rules and correlation rules (a file may
+/// hold several, separated by `---`, as in Sigma's correlation examples). A rule collection
+/// (`action: global`, ...) is refused as a whole.
+pub fn load_documents(text: &str, origin: &str) -> Vec<Result<RuleDocument, LoadRuleError>> {
+    let docs = split_documents(text);
+    let parsed: Vec<Option<serde_json::Value>> = docs.iter().map(|d| parse_yaml(d).ok()).collect();
+    if docs.len() > 1
+        && let Some(action) = parsed.iter().flatten().find_map(|d| d.get("action"))
+    {
+        let action = action
+            .as_str()
+            .map_or_else(|| action.to_string(), str::to_owned);
+        return vec![Err(LoadRuleError::new(origin, Refusal::Collection(action)))];
+    }
+    docs.iter()
+        .zip(&parsed)
+        .map(|(doc, value)| {
+            if value
+                .as_ref()
+                .is_some_and(|v| v.get("correlation").is_some())
+            {
+                Correlation::from_yaml(doc, origin).map(|c| RuleDocument::Correlation(Box::new(c)))
+            } else {
+                Rule::from_yaml(doc, origin).map(|r| RuleDocument::Rule(Box::new(r)))
+            }
+        })
+        .collect()
 }
 
 /// What [`RuleSet::load_path`] did: the rules it added, and each file it refused with why.
@@ -24,6 +76,8 @@ pub struct RuleSet {
 pub struct LoadReport {
     /// The rules added, in file order.
     pub loaded: Vec<RuleIdx>,
+    /// The correlation rules added (positions in [`RuleSet::correlations`]).
+    pub correlations: Vec<usize>,
     /// The files (or directories) not loaded, each with its error.
     pub refused: Vec<LoadFileError>,
 }
@@ -76,21 +130,174 @@ impl RuleSet {
         let Ok(n) = u32::try_from(self.rules.len()) else {
             return Err(PushRuleError::Full(rule.origin().to_owned()));
         };
+        if let Some(first) = self.correlation_ids.get(rule.id()) {
+            return Err(self.taken(rule.id(), rule.origin(), *first));
+        }
         let idx = RuleIdx(n);
         self.index.insert(idx, rule.prefilter());
         self.ids.insert(rule.id().to_owned(), idx);
         self.rules.push(rule);
+        self.order.push(Loaded::Rule(idx));
         Ok(idx)
     }
 
+    fn taken(&self, id: &str, origin: &str, correlation: usize) -> PushRuleError {
+        PushRuleError::DuplicateId {
+            id: id.to_owned(),
+            origin: origin.to_owned(),
+            first: self
+                .correlations
+                .get(correlation)
+                .map(|c| c.origin().to_owned())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Adds a correlation rule; refuses one whose id is already in the set. It takes part in
+    /// evaluation once [`RuleSet::link_correlations`] has resolved its references.
+    pub fn push_correlation(&mut self, c: Correlation) -> Result<usize, PushRuleError> {
+        if let Some(first) = self.correlation_ids.get(c.id()) {
+            return Err(self.taken(c.id(), c.origin(), *first));
+        }
+        if let Some(first) = self.ids.get(c.id()) {
+            return Err(PushRuleError::DuplicateId {
+                id: c.id().to_owned(),
+                origin: c.origin().to_owned(),
+                first: self
+                    .rules
+                    .get(first.index())
+                    .map(|r| r.origin().to_owned())
+                    .unwrap_or_default(),
+            });
+        }
+        let n = self.correlations.len();
+        self.correlation_ids.insert(c.id().to_owned(), n);
+        self.correlations.push(c);
+        self.order.push(Loaded::Correlation(n));
+        Ok(n)
+    }
+
+    /// Resolves every correlation's `rules` (by `id`, else by `name`) to the detection rules of
+    /// the set, and marks the rules a correlation with `generate: false` silences
+    /// ([`Rule::generates`]). Call it once every rule is loaded (references may point to rules of
+    /// other files). A correlation whose references do not resolve is left out of evaluation
+    /// and reported; correlations of correlations are not supported.
+    pub fn link_correlations(&mut self) -> Result<(), Vec<LoadRuleError>> {
+        let mut errors = Vec::new();
+        for rule in &mut self.rules {
+            rule.silenced = false;
+        }
+        self.referenced_by.clear();
+        for (c_idx, c) in self.correlations.iter_mut().enumerate() {
+            c.resolved.clear();
+            let mut resolved = Vec::new();
+            let mut failed = None;
+            for reference in c.rule_refs() {
+                let by_id = self.ids.get(reference).copied();
+                let by_name: Vec<RuleIdx> = self
+                    .rules
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.name() == Some(reference.as_str()))
+                    .filter_map(|(i, _)| u32::try_from(i).ok().map(RuleIdx))
+                    .collect();
+                let found = match (by_id, by_name.as_slice()) {
+                    (Some(idx), _) | (None, &[idx]) => Ok(idx),
+                    (None, [_, _, ..]) => Err(Refusal::InvalidCorrelation(format!(
+                        "`{reference}` names {} rules: rule names must be unique",
+                        by_name.len()
+                    ))),
+                    (None, []) if self.correlation_ids.contains_key(reference) => {
+                        Err(Refusal::UnsupportedCorrelation(format!(
+                            "`{reference}` is a correlation rule: correlations of correlations                              are not supported"
+                        )))
+                    }
+                    (None, []) => Err(Refusal::InvalidCorrelation(format!(
+                        "`{reference}` is not the id or name of a loaded detection rule"
+                    ))),
+                };
+                match found {
+                    Ok(idx) => resolved.push(idx),
+                    Err(reason) => {
+                        failed = Some(reason);
+                        break;
+                    }
+                }
+            }
+            if let Some(reason) = failed {
+                errors.push(LoadRuleError::new(c.origin(), reason));
+                continue;
+            }
+            for (pos, idx) in resolved.iter().enumerate() {
+                self.referenced_by
+                    .entry(*idx)
+                    .or_default()
+                    .push((c_idx, pos));
+                if !c.generate()
+                    && let Some(rule) = self.rules.get_mut(idx.index())
+                {
+                    rule.silenced = true;
+                }
+            }
+            c.resolved = resolved;
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The correlation rules, by position.
+    pub fn correlations(&self) -> &[Correlation] {
+        &self.correlations
+    }
+
+    /// Appends to `out` what the correlations referring to `rule` need of `doc`, a record
+    /// `rule` matched: one [`Observation`] per correlation. Nothing when no correlation refers
+    /// to the rule, or when the record has no valid `eventTime` (correlations run on event
+    /// time).
+    pub fn observe(&self, rule: RuleIdx, doc: &impl Document, out: &mut Vec<Observation>) {
+        let Some(refs) = self.referenced_by.get(&rule) else {
+            return;
+        };
+        let Some(event_time) = field_text(doc, "eventTime") else {
+            return;
+        };
+        let Some(time) = parse_event_time(&event_time) else {
+            return;
+        };
+        let event_id = field_text(doc, "eventID");
+        let name = self.rules.get(rule.index()).and_then(Rule::name);
+        for &(c_idx, rule_pos) in refs {
+            let Some(c) = self.correlations.get(c_idx) else {
+                continue;
+            };
+            let group = (0..c.group_by().len())
+                .map(|i| field_text(doc, c.group_field(i, name)))
+                .collect();
+            out.push(Observation {
+                correlation: c_idx,
+                rule_pos,
+                time,
+                event_time: event_time.clone(),
+                event_id: event_id.clone(),
+                group,
+                value: c.field().and_then(|f| field_text(doc, f)),
+            });
+        }
+    }
+
     /// Loads a rule file, or every `*.yml` / `*.yaml` file under a directory (recursively, in
-    /// sorted path order, skipping hidden entries and not following directory symlinks). Each
-    /// file that cannot be read or is refused is listed in the report with its error; the
-    /// others are added.
+    /// sorted path order, skipping hidden entries and not following directory symlinks), with
+    /// every document of each file ([`load_documents`]). Each file or document that cannot be
+    /// read or is refused is listed in the report with its error; the others are added. Call
+    /// [`RuleSet::link_correlations`] once every path is loaded.
     pub fn load_path(&mut self, path: &Path) -> LoadReport {
         let (files, refused) = rule_files(path);
         let mut report = LoadReport {
             loaded: Vec::new(),
+            correlations: Vec::new(),
             refused,
         };
         for file in files {
@@ -104,12 +311,18 @@ impl RuleSet {
                 }
             };
             let origin = file.display().to_string();
-            match Rule::from_yaml(&text, &origin) {
-                Ok(rule) => match self.push(rule) {
-                    Ok(idx) => report.loaded.push(idx),
-                    Err(e) => report.refused.push(LoadFileError::Push(e)),
-                },
-                Err(e) => report.refused.push(LoadFileError::Rule(e)),
+            for doc in load_documents(&text, &origin) {
+                match doc {
+                    Ok(RuleDocument::Rule(rule)) => match self.push(*rule) {
+                        Ok(idx) => report.loaded.push(idx),
+                        Err(e) => report.refused.push(LoadFileError::Push(e)),
+                    },
+                    Ok(RuleDocument::Correlation(c)) => match self.push_correlation(*c) {
+                        Ok(i) => report.correlations.push(i),
+                        Err(e) => report.refused.push(LoadFileError::Push(e)),
+                    },
+                    Err(e) => report.refused.push(LoadFileError::Rule(e)),
+                }
             }
         }
         report
@@ -123,7 +336,16 @@ impl RuleSet {
     /// Every loaded rule document as plain Sigma ([`Rule::sigma_yaml`]) with the file it came
     /// from, in load order (documents of one file in file order).
     pub fn documents(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        self.rules.iter().map(|r| (r.origin(), r.sigma_yaml()))
+        self.order.iter().filter_map(|d| match d {
+            Loaded::Rule(idx) => self
+                .rules
+                .get(idx.index())
+                .map(|r| (r.origin(), r.sigma_yaml())),
+            Loaded::Correlation(i) => self
+                .correlations
+                .get(*i)
+                .map(|c| (c.origin(), c.sigma_yaml())),
+        })
     }
 
     /// How many rules.
@@ -339,6 +561,149 @@ mod tests {
         assert_eq!(out, [RuleIdx(0)]);
         set.evaluate_value(&json!({"eventName": ["x", "b"]}), &mut out);
         assert_eq!(out, [RuleIdx(1)]);
+    }
+
+    const SPEC_EXAMPLE: &str = "title: Many stops\nid: many\ncorrelation:\n  type: event_count\n  rules: [stop_logging]\n  group-by: [userIdentity.arn]\n  timespan: 10m\n  condition: {gte: 2}\nlevel: critical\n---\ntitle: Stop\nid: stop\nname: stop_logging\ndetection:\n  sel: {eventSource: cloudtrail.amazonaws.com, eventName: StopLogging}\n  condition: sel\ntests: {match: [{eventName: StopLogging}]}\n";
+
+    fn stop(arn: &str, time: &str, id: &str) -> serde_json::Value {
+        json!({"eventSource": "cloudtrail.amazonaws.com", "eventName": "StopLogging",
+               "userIdentity": {"arn": arn}, "eventTime": time, "eventID": id})
+    }
+
+    #[test]
+    fn multi_document_files_hold_rules_and_correlations_linked_by_name() {
+        let docs = load_documents(SPEC_EXAMPLE, "mr.yml");
+        assert_eq!(docs.len(), 2);
+        let mut set = RuleSet::new();
+        for d in docs {
+            match d.expect("loads") {
+                RuleDocument::Rule(r) => {
+                    set.push(*r).expect("pushed");
+                }
+                RuleDocument::Correlation(c) => {
+                    set.push_correlation(*c).expect("pushed");
+                }
+            }
+        }
+        assert_eq!(set.correlations()[0].resolved_rules(), [], "not linked yet");
+        set.link_correlations().expect("links");
+        assert_eq!(set.correlations()[0].resolved_rules(), [RuleIdx(0)]);
+        assert!(
+            !set.get(RuleIdx(0)).generates(),
+            "generate defaults to false"
+        );
+        // Export keeps the file's documents in order, each without our keys.
+        let docs: Vec<(&str, &str)> = set.documents().collect();
+        assert_eq!(docs.len(), 2);
+        assert!(
+            docs[0].1.starts_with("title: Many stops") && docs[1].1.contains("name: stop_logging")
+        );
+        assert!(!docs[1].1.contains("tests:"));
+
+        let mut correlator = crate::Correlator::new(&set);
+        let mut found = Vec::new();
+        let mut obs = Vec::new();
+        for (arn, time, id) in [
+            ("arn:a", "2026-11-30T10:00:00Z", "1"),
+            ("arn:b", "2026-11-30T10:01:00Z", "2"),
+            ("arn:a", "2026-11-30T10:09:59Z", "3"),
+        ] {
+            let event = stop(arn, time, id);
+            let mut matched = Vec::new();
+            set.evaluate_value(&event, &mut matched);
+            for idx in matched {
+                set.observe(idx, &event, &mut obs);
+            }
+        }
+        for o in obs {
+            correlator.push(o, &mut found);
+        }
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].rule_id, "many");
+        assert_eq!(
+            found[0].group,
+            [("userIdentity.arn".to_owned(), Some("arn:a".to_owned()))]
+        );
+        assert_eq!(found[0].event_ids, ["1", "3"]);
+        assert_eq!(found[0].first_event_time, "2026-11-30T10:00:00Z");
+    }
+
+    #[test]
+    fn observations_need_an_event_time_and_resolve_aliases() {
+        let text = "title: c\nid: c\ncorrelation:\n  type: temporal\n  rules: [a, b]\n  group-by: [who]\n  timespan: 1h\n  generate: true\n  aliases:\n    who: {a: userIdentity.arn, b: requestParameters.userName}\n---\ntitle: a\nid: a-id\nname: a\ndetection: {s: {eventName: A}, condition: s}\n---\ntitle: b\nid: b-id\nname: b\ndetection: {s: {eventName: B}, condition: s}\n";
+        let mut set = RuleSet::new();
+        for d in load_documents(text, "t.yml") {
+            match d.expect("loads") {
+                RuleDocument::Rule(r) => drop(set.push(*r)),
+                RuleDocument::Correlation(c) => drop(set.push_correlation(*c)),
+            }
+        }
+        set.link_correlations().expect("links");
+        assert!(set.get(RuleIdx(0)).generates() && set.get(RuleIdx(1)).generates());
+        let mut obs = Vec::new();
+        set.observe(
+            RuleIdx(0),
+            &json!({"eventName": "A", "userIdentity": {"arn": "x"}}),
+            &mut obs,
+        );
+        assert!(obs.is_empty(), "no eventTime");
+        set.observe(
+            RuleIdx(0),
+            &json!({"eventTime": "2026-11-30T10:00:00Z", "userIdentity": {"arn": "x"}}),
+            &mut obs,
+        );
+        set.observe(
+            RuleIdx(1),
+            &json!({"eventTime": "2026-11-30T10:00:01Z", "requestParameters": {"userName": "x"}}),
+            &mut obs,
+        );
+        assert_eq!(obs.len(), 2);
+        assert_eq!(obs[0].group, [Some("x".to_owned())]);
+        assert_eq!(obs[1].group, [Some("x".to_owned())]);
+        assert_eq!((obs[0].rule_pos, obs[1].rule_pos), (0, 1));
+        assert_eq!(obs[0].event_id, None);
+    }
+
+    #[test]
+    fn links_fail_with_a_reason() {
+        let corr = |rules: &str| {
+            format!(
+                "title: c\nid: c\ncorrelation: {{type: event_count, rules: {rules}, timespan: 1m, condition: {{gte: 2}}}}\n"
+            )
+        };
+        let link = |extra: &[&str], rules: &str| {
+            let mut set = RuleSet::new();
+            for (i, name) in extra.iter().enumerate() {
+                set.push(rule(&format!("r{i}"), "  s: {x: 1}\n  condition: s").clone())
+                    .expect("pushed");
+                let _ = name;
+            }
+            set.push_correlation(Correlation::from_yaml(&corr(rules), "c.yml").expect("loads"))
+                .expect("pushed");
+            set.link_correlations()
+                .err()
+                .map(|e| e[0].to_string())
+                .unwrap_or_default()
+        };
+        assert_eq!(link(&["r0"], "[r0]"), "");
+        assert!(link(&[], "[nope]").contains("`nope` is not the id or name"));
+        assert!(link(&[], "[c]").contains("correlations of correlations"));
+        let mut set = RuleSet::new();
+        set.push(rule("c", "  s: {x: 1}\n  condition: s"))
+            .expect("pushed");
+        let e = set
+            .push_correlation(Correlation::from_yaml(&corr("[c]"), "c.yml").expect("loads"))
+            .expect_err("id taken");
+        assert!(e.to_string().contains("already used"), "{e}");
+        let collection = load_documents(
+            "action: global\ntitle: t\n---\ntitle: u\ndetection: {s: {a: 1}, condition: s}\n",
+            "x.yml",
+        );
+        assert_eq!(collection.len(), 1);
+        assert!(matches!(
+            collection[0].as_ref().expect_err("refused").reason(),
+            Refusal::Collection(_)
+        ));
     }
 
     #[test]
