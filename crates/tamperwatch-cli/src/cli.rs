@@ -149,4 +149,8 @@ pub enum RulesCommand {
 pub enum ExportFormat {
     /// Plain Sigma: each rule file without tamperwatch's own `tests` and `response` keys.
     Sigma,
+    /// EventBridge event patterns that let through every CloudTrail event the rules could
+    /// alert on: a JSON array with one pattern per EventBridge rule (each within EventBridge's
+    /// 2048-character limit), written to stdout or to `eventbridge-patterns.json` in --out.
+    Eventbridge,
 }

@@ -29,6 +29,20 @@ pub fn run(format: ExportFormat, out: Option<&Path>, rules: &RuleArgs) -> anyhow
     let detector = load_detector(rules)?;
     let files = match format {
         ExportFormat::Sigma => sigma(detector.rules(), &rules.rules)?,
+        ExportFormat::Eventbridge => {
+            let text = eventbridge(detector.rules())?;
+            if out.is_none() {
+                // Plain JSON on stdout, without the stream's file-name comments.
+                let mut stdout = std::io::stdout().lock();
+                stdout.write_all(text.as_bytes())?;
+                stdout.flush()?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            vec![ExportFile {
+                path: PathBuf::from("eventbridge-patterns.json"),
+                text,
+            }]
+        }
     };
     match out {
         Some(dir) => write_folder(dir, &files)?,
@@ -65,6 +79,17 @@ pub fn sigma(set: &RuleSet, roots: &[PathBuf]) -> anyhow::Result<Vec<ExportFile>
             text: join_documents(&docs),
         })
         .collect())
+}
+
+/// EventBridge event patterns for the rules ([`tamperwatch_eventbridge::build_patterns`]), as
+/// one JSON array with a compact pattern per line.
+pub fn eventbridge(set: &RuleSet) -> anyhow::Result<String> {
+    let patterns = tamperwatch_eventbridge::build_patterns(
+        set.rules(),
+        tamperwatch_eventbridge::MAX_PATTERN_CHARS,
+    )
+    .context("building the EventBridge patterns")?;
+    Ok(tamperwatch_eventbridge::patterns_json(&patterns))
 }
 
 /// YAML documents as one multi-document text.
