@@ -23,7 +23,7 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::record::{ParseRecordError, Record};
+use crate::record::{ParseRecordError, Record, Wire};
 
 /// Bounds on what one input may cost.
 #[derive(Debug, Clone, Copy)]
@@ -248,6 +248,15 @@ impl Reader<'_> {
             self.visit.error(at, ReadError::Empty);
             return;
         }
+        if let Some(records) = log_file_records(trimmed, self.limits.max_record) {
+            for (i, record) in records.into_iter().enumerate() {
+                match record {
+                    Ok(record) => self.visit.record(at.at_record(i), record),
+                    Err(e) => self.visit.error(at.at_record(i), e.into()),
+                }
+            }
+            return;
+        }
         let mut stream = serde_json::Deserializer::from_slice(trimmed).into_iter::<&RawValue>();
         match (stream.next(), stream.next()) {
             // One JSON document.
@@ -402,6 +411,71 @@ impl Reader<'_> {
         }
         ReadError::Json(error)
     }
+}
+
+/// The fast path for the most common input by far, a CloudTrail log file
+/// (`{"Records":[{...},{...}]}`): each record is parsed once, straight into its typed fields,
+/// and its text is the span the parser consumed, so no separate pass splits the records first.
+///
+/// Returns `None` (and the caller takes the general path, which reports each bad record on its
+/// own) when the input has another layout or any record fails to parse.
+fn log_file_records(
+    input: &[u8],
+    max_record: usize,
+) -> Option<Vec<Result<Record<'_>, ParseRecordError>>> {
+    let mut pos = expect(input, skip_ws(input, 0), b"{")?;
+    pos = expect(input, skip_ws(input, pos), b"\"Records\"")?;
+    pos = expect(input, skip_ws(input, pos), b":")?;
+    pos = expect(input, skip_ws(input, pos), b"[")?;
+    let mut records = Vec::new();
+    pos = skip_ws(input, pos);
+    if input.get(pos) == Some(&b']') {
+        pos += 1;
+    } else {
+        loop {
+            let rest = input.get(pos..)?;
+            if rest.first() != Some(&b'{') {
+                return None;
+            }
+            let mut stream = serde_json::Deserializer::from_slice(rest).into_iter::<Wire<'_>>();
+            let wire = stream.next()?.ok()?;
+            let len = stream.byte_offset();
+            let text = std::str::from_utf8(rest.get(..len)?).ok()?;
+            records.push(if len > max_record {
+                Err(ParseRecordError::TooLarge {
+                    size: len,
+                    limit: max_record,
+                })
+            } else {
+                Ok(Record::from_wire(text, wire))
+            });
+            pos = skip_ws(input, pos + len);
+            match input.get(pos)? {
+                b',' => pos = skip_ws(input, pos + 1),
+                b']' => {
+                    pos += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    pos = expect(input, skip_ws(input, pos), b"}")?;
+    (skip_ws(input, pos) == input.len()).then_some(records)
+}
+
+fn skip_ws(input: &[u8], mut pos: usize) -> usize {
+    while input.get(pos).is_some_and(u8::is_ascii_whitespace) {
+        pos += 1;
+    }
+    pos
+}
+
+fn expect(input: &[u8], pos: usize, token: &[u8]) -> Option<usize> {
+    input
+        .get(pos..)?
+        .starts_with(token)
+        .then_some(pos + token.len())
 }
 
 /// `AWS API Call via CloudTrail`, `AWS Console Sign In via CloudTrail` (and AWS's other

@@ -17,7 +17,7 @@ use crate::outcome::Outcome;
 #[derive(Debug, Clone)]
 pub struct Record<'a> {
     /// The record's JSON text, exactly as read.
-    pub raw: &'a RawValue,
+    pub raw: &'a str,
     /// `eventVersion`, for example `1.09`.
     pub event_version: Option<Cow<'a, str>>,
     /// `eventTime`, RFC 3339 in UTC as CloudTrail writes it.
@@ -148,7 +148,7 @@ pub struct OnBehalfOf<'a> {
 /// What [`Record::parse`] deserializes: the typed subset of a record.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Wire<'a> {
+pub(crate) struct Wire<'a> {
     #[serde(borrow, default)]
     event_version: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
@@ -206,20 +206,25 @@ pub enum ParseRecordError {
 impl<'a> Record<'a> {
     /// Reads the typed fields of one record from its JSON text.
     pub fn parse(raw: &'a RawValue, max_size: usize) -> Result<Self, ParseRecordError> {
-        let size = raw.get().len();
-        if size > max_size {
+        let text = raw.get();
+        if text.len() > max_size {
             return Err(ParseRecordError::TooLarge {
-                size,
+                size: text.len(),
                 limit: max_size,
             });
         }
-        if !raw.get().starts_with('{') {
+        if !text.starts_with('{') {
             return Err(ParseRecordError::Shape(serde::de::Error::custom(
                 "expected a JSON object",
             )));
         }
-        let w: Wire<'a> = serde_json::from_str(raw.get()).map_err(ParseRecordError::Shape)?;
-        Ok(Record {
+        let wire: Wire<'a> = serde_json::from_str(text).map_err(ParseRecordError::Shape)?;
+        Ok(Record::from_wire(text, wire))
+    }
+
+    /// A record from its JSON text and the typed fields already read from that same text.
+    pub(crate) fn from_wire(raw: &'a str, w: Wire<'a>) -> Self {
+        Record {
             raw,
             event_version: w.event_version,
             event_time: w.event_time,
@@ -238,7 +243,7 @@ impl<'a> Record<'a> {
             request_parameters: w.request_parameters,
             response_elements: w.response_elements,
             additional_event_data: w.additional_event_data,
-        })
+        }
     }
 
     /// `userIdentity.type`, if any.
@@ -266,7 +271,7 @@ impl<'a> Record<'a> {
     /// Parses the whole record into a generic JSON value, for full rule evaluation. Costly:
     /// call it only for records that passed the rule index.
     pub fn to_value(&self) -> Result<serde_json::Value, serde_json::Error> {
-        serde_json::from_str(self.raw.get())
+        serde_json::from_str(self.raw)
     }
 }
 

@@ -319,3 +319,21 @@ fn scalars_and_unknown_objects() {
     let c = read_all(br#"{"hello":"world"}"#);
     assert!(c.errors[0].1.contains("not a CloudTrail record"));
 }
+
+/// The log-file fast path and the general path read the same records the same way.
+#[test]
+fn log_file_layouts_agree() {
+    let escaped = r#"{"eventSource":"s3.amazonaws.com","eventName":"Put\u0042ucketPolicy","userAgent":"a\"b"}"#;
+    let canonical = format!(r#"{{"Records":[{REC_A},{escaped},{REC_B}]}}"#);
+    let pretty =
+        format!("{{\n  \"Records\" : [\n    {REC_A} ,\n\t{escaped},\n    {REC_B}\n  ]\n}}\n");
+    let other_key_first = format!(r#"{{"Digest":null,"Records":[{REC_A},{escaped},{REC_B}]}}"#);
+    let expected = ["StopLogging", "PutBucketPolicy", "DeleteDetector"];
+    for input in [&canonical, &pretty, &other_key_first] {
+        let c = read_all(input.as_bytes());
+        assert_eq!(names(&c), expected, "{input}");
+        assert!(c.errors.is_empty());
+        assert_eq!(c.records[2].0.to_string(), "record 3");
+    }
+    assert!(names(&read_all(br#"{"Records":[]}"#)).is_empty());
+}
