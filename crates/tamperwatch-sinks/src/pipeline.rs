@@ -1,0 +1,301 @@
+//! The notify path shared by the Lambda and `tamperwatch notify`: an invocation's payload in,
+//! findings detected, one alert per finding delivered to every routed channel, the outcome
+//! out.
+//!
+//! A payload is an SQS batch (`Records[].body`, each body any envelope; failures reported per
+//! record as `batchItemFailures`), an SNS-to-Lambda event (`Records[].Sns.Message`), or
+//! anything [`tamperwatch_event::read`] recognises (an EventBridge event, a log file, ...).
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tamperwatch_alert::{Alert, AlertConfig};
+use tamperwatch_detect::Detector;
+use tamperwatch_event::{Limits, Location, ReadError, Record, Visit, read};
+
+use crate::notifier::{Delivery, Notifier};
+
+/// Detector and notifier, built once.
+#[derive(Debug)]
+pub struct Pipeline {
+    detector: Detector,
+    notifier: Notifier,
+    limits: Limits,
+}
+
+/// What one input (an event, an SQS message body, a file) gave.
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    /// CloudTrail records read.
+    pub records: usize,
+    /// Alerts made (after dropping repeats of the same event and rule).
+    pub alerts: usize,
+    /// Repeats dropped within this input.
+    pub duplicates: usize,
+    /// EventBridge events that do not carry CloudTrail records, skipped.
+    pub ignored: usize,
+    /// Parts that could not be read or evaluated.
+    pub errors: Vec<String>,
+    /// Each alert's deliveries.
+    pub deliveries: Vec<Delivery>,
+}
+
+impl Report {
+    /// Whether the input must be retried: a delivery failed, or nothing in it could be read.
+    pub fn failed(&self) -> bool {
+        self.deliveries.iter().any(Delivery::failed)
+            || (self.records == 0 && self.ignored == 0 && !self.errors.is_empty())
+    }
+
+    /// Whether a retry may help (false when only unreadable input or permanent errors failed).
+    pub fn retryable(&self) -> bool {
+        self.deliveries.iter().any(Delivery::failed)
+            && self.deliveries.iter().all(Delivery::retryable)
+    }
+
+    fn merge(&mut self, other: Report) {
+        self.records += other.records;
+        self.alerts += other.alerts;
+        self.duplicates += other.duplicates;
+        self.ignored += other.ignored;
+        self.errors.extend(other.errors);
+        self.deliveries.extend(other.deliveries);
+    }
+}
+
+/// A failed invocation: the platform retries it, then sends it to the DLQ or `onFailure`.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct HandleError {
+    /// Whether retrying may help (delivery failures) or not (unreadable input).
+    pub retryable: bool,
+    /// What failed (no secrets).
+    pub message: String,
+    /// The details.
+    pub report: Report,
+}
+
+impl HandleError {
+    /// The Lambda `errorType`.
+    pub fn error_type(&self) -> &'static str {
+        if self.retryable {
+            "tamperwatch.RetryableError"
+        } else {
+            "tamperwatch.PermanentError"
+        }
+    }
+}
+
+/// The kinds of `Records[]` items a Lambda receives.
+#[derive(Deserialize)]
+struct LambdaRecords {
+    #[serde(rename = "Records")]
+    records: Vec<LambdaRecord>,
+}
+
+#[derive(Deserialize)]
+struct LambdaRecord {
+    #[serde(rename = "eventSource", default)]
+    event_source: Option<String>,
+    #[serde(rename = "EventSource", default)]
+    event_source_sns: Option<String>,
+    #[serde(rename = "messageId", default)]
+    message_id: Option<String>,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(rename = "Sns", default)]
+    sns: Option<SnsRecord>,
+}
+
+#[derive(Deserialize)]
+struct SnsRecord {
+    #[serde(rename = "Message")]
+    message: String,
+}
+
+enum Shape {
+    Sqs(Vec<(String, String)>),
+    Sns(Vec<String>),
+    Other,
+}
+
+fn shape(payload: &[u8]) -> Shape {
+    let Ok(LambdaRecords { records }) = serde_json::from_slice::<LambdaRecords>(payload) else {
+        return Shape::Other;
+    };
+    if records.is_empty() {
+        return Shape::Other;
+    }
+    if records
+        .iter()
+        .all(|r| r.event_source.as_deref() == Some("aws:sqs"))
+    {
+        return Shape::Sqs(
+            records
+                .into_iter()
+                .map(|r| (r.message_id.unwrap_or_default(), r.body.unwrap_or_default()))
+                .collect(),
+        );
+    }
+    if records
+        .iter()
+        .all(|r| r.event_source_sns.as_deref() == Some("aws:sns") && r.sns.is_some())
+    {
+        return Shape::Sns(
+            records
+                .into_iter()
+                .filter_map(|r| r.sns.map(|s| s.message))
+                .collect(),
+        );
+    }
+    Shape::Other
+}
+
+struct Collect<'d> {
+    detector: &'d Detector,
+    config: &'d AlertConfig,
+    report: Report,
+    alerts: Vec<Alert>,
+}
+
+impl Visit for Collect<'_> {
+    fn record(&mut self, at: Location, record: Record<'_>) {
+        self.report.records += 1;
+        let mut findings = Vec::new();
+        if let Err(e) = self.detector.detect(&record, &mut findings) {
+            self.report.errors.push(format!("{at}: {e}"));
+        }
+        self.alerts
+            .extend(findings.iter().map(|f| Alert::from_finding(f, self.config)));
+    }
+
+    fn error(&mut self, at: Location, error: ReadError) {
+        match error {
+            ReadError::NotCloudTrail(_) => self.report.ignored += 1,
+            other => self.report.errors.push(format!("{at}: {other}")),
+        }
+    }
+}
+
+impl Pipeline {
+    /// A pipeline.
+    pub fn new(detector: Detector, notifier: Notifier) -> Pipeline {
+        Pipeline {
+            detector,
+            notifier,
+            limits: Limits::default(),
+        }
+    }
+
+    /// The notifier.
+    pub fn notifier(&self) -> &Notifier {
+        &self.notifier
+    }
+
+    /// The alerts of one input (any envelope), without delivering them.
+    pub fn alerts(&self, input: &[u8]) -> (Vec<Alert>, Report) {
+        let mut c = Collect {
+            detector: &self.detector,
+            config: self.notifier.alert_config(),
+            report: Report::default(),
+            alerts: Vec::new(),
+        };
+        read(input, &self.limits, &mut c);
+        let mut seen = HashSet::new();
+        let before = c.alerts.len();
+        c.alerts.retain(|a| seen.insert(a.dedup_key()));
+        c.report.duplicates = before - c.alerts.len();
+        c.report.alerts = c.alerts.len();
+        (c.alerts, c.report)
+    }
+
+    /// Delivers alerts, one after another (each to its channels in parallel).
+    pub async fn deliver(&self, alerts: &[Alert]) -> Vec<Delivery> {
+        let mut out = Vec::with_capacity(alerts.len());
+        for a in alerts {
+            out.push(self.notifier.deliver(a).await);
+        }
+        out
+    }
+
+    /// Reads one input, detects, and delivers its alerts.
+    pub async fn process(&self, input: &[u8]) -> Report {
+        let (alerts, mut report) = self.alerts(input);
+        report.deliveries = self.deliver(&alerts).await;
+        report
+    }
+
+    /// Handles one Lambda invocation's payload. For an SQS batch the answer is always
+    /// `{"batchItemFailures": [...]}` naming the messages to retry; otherwise it is a summary,
+    /// or an error that fails the invocation.
+    pub async fn handle(&self, payload: &[u8]) -> Result<Value, HandleError> {
+        match shape(payload) {
+            Shape::Sqs(messages) => {
+                let mut failures = Vec::new();
+                let mut total = Report::default();
+                for (id, body) in messages {
+                    let report = self.process(body.as_bytes()).await;
+                    if report.failed() {
+                        failures.push(json!({"itemIdentifier": id}));
+                    }
+                    total.merge(report);
+                }
+                log_report(&total);
+                Ok(json!({"batchItemFailures": failures}))
+            }
+            Shape::Sns(messages) => {
+                let mut total = Report::default();
+                for m in messages {
+                    total.merge(self.process(m.as_bytes()).await);
+                }
+                finish(total)
+            }
+            Shape::Other => finish(self.process(payload).await),
+        }
+    }
+}
+
+fn finish(report: Report) -> Result<Value, HandleError> {
+    log_report(&report);
+    if report.failed() {
+        let failed: Vec<String> = report
+            .deliveries
+            .iter()
+            .flat_map(|d| {
+                d.channels
+                    .iter()
+                    .filter(|(_, o)| matches!(o, crate::notifier::ChannelOutcome::Failed { .. }))
+                    .map(|(c, _)| c.clone())
+            })
+            .collect();
+        let message = if failed.is_empty() {
+            format!(
+                "no CloudTrail record could be read: {}",
+                report
+                    .errors
+                    .first()
+                    .map(String::as_str)
+                    .unwrap_or("unknown error")
+            )
+        } else {
+            format!("delivery failed on {}", failed.join(", "))
+        };
+        return Err(HandleError {
+            retryable: report.retryable(),
+            message,
+            report,
+        });
+    }
+    Ok(
+        json!({"records": report.records, "alerts": report.alerts, "duplicates": report.duplicates, "ignored": report.ignored}),
+    )
+}
+
+/// One structured log line per invocation (stderr; stdout is the log channel's).
+fn log_report(report: &Report) {
+    eprintln!(
+        "{}",
+        json!({"level": if report.failed() { "ERROR" } else { "INFO" }, "tamperwatch": "invocation", "report": report})
+    );
+}
