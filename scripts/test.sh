@@ -15,6 +15,9 @@ echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== local servers"
+# shellcheck source=scripts/local-servers.sh
+source scripts/local-servers.sh
 echo "== cargo test"
 cargo test --workspace --locked
 echo "== cargo doc"
