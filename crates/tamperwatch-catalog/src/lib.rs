@@ -6,7 +6,7 @@
 //! assert!(rules.len() > 50);
 //! ```
 
-use tamperwatch_rules::{LoadRuleError, Rule, RuleSet};
+use tamperwatch_rules::{RuleDocument, RuleSet, load_documents};
 
 include!(concat!(env!("OUT_DIR"), "/rule_files.rs"));
 
@@ -21,19 +21,41 @@ pub struct CatalogError {
     pub source: Box<dyn std::error::Error + Send + Sync>,
 }
 
-/// Compiles the built-in catalog.
+/// Compiles the built-in catalog: every document of every file (detection and correlation
+/// rules), with the correlations linked to the rules they refer to.
 pub fn load() -> Result<RuleSet, CatalogError> {
     let mut set = RuleSet::new();
     for (file, text) in RULE_FILES {
         let origin = format!("rules/{file}");
-        let rule = Rule::from_yaml(text, &origin).map_err(|e: LoadRuleError| CatalogError {
+        for doc in load_documents(text, &origin) {
+            let pushed = match doc {
+                Ok(RuleDocument::Rule(rule)) => set.push(*rule).map(drop),
+                Ok(RuleDocument::Correlation(c)) => set.push_correlation(*c).map(drop),
+                Err(e) => {
+                    return Err(CatalogError {
+                        file,
+                        source: Box::new(e),
+                    });
+                }
+            };
+            pushed.map_err(|e| CatalogError {
+                file,
+                source: Box::new(e),
+            })?;
+        }
+    }
+    if let Err(errors) = set.link_correlations()
+        && let Some(first) = errors.into_iter().next()
+    {
+        let file = RULE_FILES
+            .iter()
+            .map(|(f, _)| *f)
+            .find(|f| first.origin().ends_with(f))
+            .unwrap_or("?");
+        return Err(CatalogError {
             file,
-            source: Box::new(e),
-        })?;
-        set.push(rule).map_err(|e| CatalogError {
-            file,
-            source: Box::new(e),
-        })?;
+            source: Box::new(first),
+        });
     }
     Ok(set)
 }

@@ -48,7 +48,7 @@ use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
 use serde_json::Value;
 use tamperwatch_event::{Actor, Outcome, Record};
-use tamperwatch_rules::{IndexKeys, Level, Rule, RuleSet};
+use tamperwatch_rules::{IndexKeys, Level, Observation, Rule, RuleSet};
 
 /// Evaluates records against a compiled rule set.
 #[derive(Debug)]
@@ -76,11 +76,33 @@ impl Detector {
         &self.rules
     }
 
-    /// Appends a finding to `out` for every rule that matches `record`.
+    /// Appends a finding to `out` for every rule that matches `record`, including rules that do
+    /// not report their own findings ([`Rule::generates`] false: a correlation uses them);
+    /// outputs leave those out.
     pub fn detect<'r>(
         &'r self,
         record: &Record<'_>,
         out: &mut Vec<Finding<'r>>,
+    ) -> Result<(), DetectError> {
+        let mut none = Vec::new();
+        self.detect_observed(record, out, &mut none)
+    }
+
+    /// [`Detector::detect`], and appends to `observations` what the correlation rules need of
+    /// each match ([`RuleSet::observe`]). Feed them, in event-time order, to a
+    /// [`tamperwatch_rules::Correlator`] made from [`Detector::rules`]:
+    ///
+    /// ```text
+    /// let mut correlator = Correlator::new(detector.rules());   // keep it between batches
+    /// detector.detect_observed(&record, &mut findings, &mut observations)?;
+    /// observations.sort_by_key(|o| o.time);
+    /// for o in observations.drain(..) { correlator.push(o, &mut correlation_findings); }
+    /// ```
+    pub fn detect_observed<'r>(
+        &'r self,
+        record: &Record<'_>,
+        out: &mut Vec<Finding<'r>>,
+        observations: &mut Vec<Observation>,
     ) -> Result<(), DetectError> {
         let keys = IndexKeys {
             event_source: record.event_source.as_deref(),
@@ -96,6 +118,7 @@ impl Detector {
             let rule = self.rules.get(idx);
             if rule.matches(&value) {
                 out.push(Finding::new(rule, record, &value));
+                self.rules.observe(idx, &value, observations);
             }
         }
         Ok(())

@@ -2,7 +2,7 @@
 //! (envelope, record, index, evaluation), so a bug in any of them shows.
 
 use tamperwatch_event::{Limits, Location, ReadError, Record, Visit};
-use tamperwatch_rules::Rule;
+use tamperwatch_rules::{CorrelationCase, Correlator, Observation, Rule};
 
 use crate::Detector;
 
@@ -26,7 +26,7 @@ pub struct RuleTestReport {
     pub passed: usize,
     /// Those that did not.
     pub failures: Vec<RuleTestFailure>,
-    /// Rules without a `match` test or without a `no_match` test.
+    /// Rules (and correlation rules) without a `match` test or without a `no_match` test.
     pub untested: Vec<String>,
 }
 
@@ -48,7 +48,72 @@ impl Detector {
                 self.check(rule, event, false, &format!("no_match[{i}]"), &mut report);
             }
         }
+        for (c, correlation) in self.rules().correlations().iter().enumerate() {
+            let tests = correlation.tests();
+            if tests.must_match.is_empty() || tests.must_not_match.is_empty() {
+                report
+                    .untested
+                    .push(format!("{} ({})", correlation.id(), correlation.origin()));
+            }
+            let cases = [(true, &tests.must_match), (false, &tests.must_not_match)];
+            for (expect, cases) in cases {
+                for (i, case) in cases.iter().enumerate() {
+                    let name = if expect { "match" } else { "no_match" };
+                    let reason = self.check_correlation(c, case, expect);
+                    match reason {
+                        None => report.passed += 1,
+                        Some(reason) => report.failures.push(RuleTestFailure {
+                            rule_id: correlation.id().to_owned(),
+                            origin: correlation.origin().to_owned(),
+                            case: format!("{name}[{i}]"),
+                            reason,
+                        }),
+                    }
+                }
+            }
+        }
         report
+    }
+
+    /// Runs one correlation test: every event through the scan's path, the observations in
+    /// event-time order through a fresh correlator. `None` when it did what was expected.
+    fn check_correlation(&self, c: usize, case: &CorrelationCase, expect: bool) -> Option<String> {
+        let mut visit = Observed {
+            detector: self,
+            observations: Vec::new(),
+            records: 0,
+            errors: Vec::new(),
+        };
+        for event in &case.events {
+            let text = event.to_string();
+            tamperwatch_event::read(text.as_bytes(), &Limits::default(), &mut visit);
+        }
+        if !visit.errors.is_empty() {
+            return Some(format!("not readable records: {}", visit.errors.join("; ")));
+        }
+        let mut observations = visit.observations;
+        observations.sort_by_key(|o| o.time);
+        let mut correlator = Correlator::new(self.rules());
+        let mut found = Vec::new();
+        for o in observations {
+            correlator.push(o, &mut found);
+        }
+        let fired = found.iter().filter(|f| f.correlation == c).count();
+        match (case.findings, expect) {
+            (Some(n), _) if n != fired => Some(format!(
+                "expected {n} correlation finding(s) over {} events; got {fired}",
+                case.events.len()
+            )),
+            (Some(_), _) => None,
+            (None, true) if fired == 0 => Some(format!(
+                "expected the correlation to fire over {} events; it did not",
+                case.events.len()
+            )),
+            (None, false) if fired > 0 => Some(format!(
+                "expected the correlation not to fire; it fired {fired} time(s)"
+            )),
+            (None, _) => None,
+        }
     }
 
     fn check(
@@ -114,6 +179,29 @@ impl Visit for Fired<'_> {
                     .count()
             }
             Err(e) => self.errors.push(e.to_string()),
+        }
+    }
+    fn error(&mut self, at: Location, error: ReadError) {
+        self.errors.push(format!("{at}: {error}"));
+    }
+}
+
+struct Observed<'d> {
+    detector: &'d Detector,
+    observations: Vec<Observation>,
+    records: usize,
+    errors: Vec<String>,
+}
+
+impl Visit for Observed<'_> {
+    fn record(&mut self, _at: Location, record: Record<'_>) {
+        self.records += 1;
+        let mut findings = Vec::new();
+        if let Err(e) =
+            self.detector
+                .detect_observed(&record, &mut findings, &mut self.observations)
+        {
+            self.errors.push(e.to_string());
         }
     }
     fn error(&mut self, at: Location, error: ReadError) {

@@ -639,6 +639,8 @@ pub struct CorrelationFinding {
     pub title: String,
     /// Its level.
     pub level: Level,
+    /// Its tags.
+    pub tags: Vec<String>,
     /// Its type.
     pub kind: CorrelationType,
     /// Each `group-by` field with the group's value.
@@ -700,6 +702,7 @@ struct Spec {
     rule_id: String,
     title: String,
     level: Level,
+    tags: Vec<String>,
     kind: CorrelationType,
     group_by: Vec<String>,
     rule_ids: Vec<String>,
@@ -733,6 +736,7 @@ impl Correlator {
                 rule_id: c.id.clone(),
                 title: c.title.clone(),
                 level: c.level,
+                tags: c.tags.clone(),
                 kind: c.kind,
                 group_by: c.group_by.clone(),
                 rule_ids: c
@@ -823,6 +827,7 @@ impl Correlator {
                 rule_id: spec.rule_id.clone(),
                 title: spec.title.clone(),
                 level: spec.level,
+                tags: spec.tags.clone(),
                 kind: spec.kind,
                 group: spec
                     .group_by
@@ -1086,6 +1091,7 @@ mod tests {
             rule_id: "c".into(),
             title: "c".into(),
             level: Level::High,
+            tags: Vec::new(),
             kind,
             group_by: vec!["user".into()],
             rule_ids: vec!["a".into(), "b".into(), "c".into()],
