@@ -12,6 +12,8 @@ use anstyle::{AnsiColor, Style};
 use serde_json::json;
 use tamperwatch_rules::Level;
 
+use tamperwatch_rules::CorrelationFinding;
+
 use crate::cli::Format;
 use crate::scan::{InputError, Located, ScanResult, Summary};
 
@@ -21,6 +23,7 @@ pub fn print_scan(result: &ScanResult<'_>, format: Format, quiet: bool) -> anyho
     match format {
         Format::Table => {
             write_table(&mut out, &result.findings)?;
+            write_correlations(&mut out, &result.correlations, !result.findings.is_empty())?;
             print_errors(&result.errors);
             if !quiet {
                 anstream::eprintln!("{}", summary_line(&result.summary));
@@ -31,6 +34,10 @@ pub fn print_scan(result: &ScanResult<'_>, format: Format, quiet: bool) -> anyho
                 serde_json::to_writer(&mut out, &located_json(f))?;
                 out.write_all(b"\n")?;
             }
+            for c in &result.correlations {
+                serde_json::to_writer(&mut out, &correlation_json(c))?;
+                out.write_all(b"\n")?;
+            }
             print_errors(&result.errors);
             if !quiet {
                 anstream::eprintln!("{}", summary_line(&result.summary));
@@ -39,6 +46,7 @@ pub fn print_scan(result: &ScanResult<'_>, format: Format, quiet: bool) -> anyho
         Format::Json => {
             let doc = json!({
                 "findings": result.findings.iter().map(located_json).collect::<Vec<_>>(),
+                "correlations": result.correlations.iter().map(correlation_json).collect::<Vec<_>>(),
                 "errors": result.errors.iter().map(error_json).collect::<Vec<_>>(),
                 "summary": &result.summary,
             });
@@ -60,6 +68,99 @@ fn located_json(f: &Located<'_>) -> serde_json::Value {
         );
     }
     v
+}
+
+/// A correlation finding as JSON; in JSON Lines, `"type": "correlation"` tells it from a
+/// finding of one record.
+fn correlation_json(c: &CorrelationFinding) -> serde_json::Value {
+    let group: serde_json::Map<String, serde_json::Value> =
+        c.group.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    json!({
+        "type": "correlation",
+        "rule": {"id": c.rule_id, "title": c.title, "level": c.level.as_str(), "tags": c.tags},
+        "level": c.level.as_str(),
+        "correlationType": c.kind.as_str(),
+        "group": group,
+        "count": c.count,
+        "values": c.values,
+        "firstEventTime": c.first_event_time,
+        "lastEventTime": c.last_event_time,
+        "eventIDs": c.event_ids,
+    })
+}
+
+const CORRELATION_COLUMNS: [&str; 6] = ["FIRST", "LAST", "LEVEL", "CORRELATION", "GROUP", "COUNT"];
+
+/// Correlation findings as a second table, below the findings (a blank line between).
+fn write_correlations(
+    out: &mut impl Write,
+    correlations: &[CorrelationFinding],
+    after_findings: bool,
+) -> std::io::Result<()> {
+    if correlations.is_empty() {
+        return Ok(());
+    }
+    if after_findings {
+        writeln!(out)?;
+    }
+    let rows: Vec<(Level, [String; 6])> = correlations
+        .iter()
+        .map(|c| {
+            let group = c
+                .group
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.as_deref().unwrap_or("-")))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let count = if c.values.is_empty() {
+                c.count.to_string()
+            } else {
+                format!("{} ({})", c.count, c.values.join(", "))
+            };
+            (
+                c.level,
+                [
+                    cell(&c.first_event_time),
+                    cell(&c.last_event_time),
+                    c.level.to_string(),
+                    cell(&c.title),
+                    cell(&group),
+                    cell(&count),
+                ],
+            )
+        })
+        .collect();
+    let mut widths = CORRELATION_COLUMNS.map(|c| c.chars().count());
+    for (_, row) in &rows {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let header = Style::new().bold();
+    let line: Vec<String> = CORRELATION_COLUMNS
+        .iter()
+        .zip(widths)
+        .map(|(c, w)| format!("{c:<w$}"))
+        .collect();
+    writeln!(out, "{header}{}{header:#}", line.join("  ").trim_end())?;
+    for (level, row) in &rows {
+        let style = level_style(*level);
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .enumerate()
+            .map(|(i, (c, w))| {
+                let pad = " ".repeat(w.saturating_sub(c.chars().count()));
+                if i == 2 {
+                    format!("{style}{c}{style:#}{pad}")
+                } else {
+                    format!("{c}{pad}")
+                }
+            })
+            .collect();
+        writeln!(out, "{}", cells.join("  ").trim_end())?;
+    }
+    Ok(())
 }
 
 fn error_json(e: &InputError) -> serde_json::Value {

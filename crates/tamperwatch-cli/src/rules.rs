@@ -42,6 +42,18 @@ fn load_paths(set: &mut RuleSet, paths: &[PathBuf]) -> anyhow::Result<()> {
             refused.join("\n  ")
         );
     }
+    // Correlations may refer to rules of any path (or the catalog): link once all are loaded.
+    if let Err(errors) = set.link_correlations() {
+        bail!(
+            "{} correlation rule(s) refused:\n  {}",
+            errors.len(),
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n  ")
+        );
+    }
     Ok(())
 }
 
@@ -185,7 +197,7 @@ fn test(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
         load_paths(&mut set, paths)?;
         set
     };
-    let rules = set.len();
+    let rules = set.len() + set.correlations().len();
     let detector = Detector::new(set);
     let report = detector.run_rule_tests();
     let red = Style::new().fg_color(Some(AnsiColor::Red.into())).bold();

@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use rayon::prelude::*;
 use tamperwatch_detect::{Detector, Finding};
 use tamperwatch_event::{Limits, Location, ReadError, Record, Visit};
-use tamperwatch_rules::Level;
+use tamperwatch_rules::{CorrelationFinding, Correlator, Level, Observation};
 
 use crate::cli::{ScanArgs, SortOrder};
 use crate::output;
@@ -63,8 +63,10 @@ pub struct InputError {
 /// Everything a scan produced.
 #[derive(Debug, Default)]
 pub struct ScanResult<'r> {
-    /// Findings, in output order.
+    /// Findings, in output order (without those of rules that only feed a correlation).
     pub findings: Vec<Located<'r>>,
+    /// Correlation findings, in event-time order.
+    pub correlations: Vec<CorrelationFinding>,
     /// Problems, as many as are shown.
     pub errors: Vec<InputError>,
     /// Counts.
@@ -78,8 +80,10 @@ pub struct Summary {
     pub inputs: u64,
     /// Records read.
     pub records: u64,
-    /// Findings, all levels.
+    /// Findings, all levels (correlation findings included).
     pub findings: u64,
+    /// Correlation findings.
+    pub correlations: u64,
     /// Findings by effective level.
     #[serde(serialize_with = "serialize_levels")]
     pub by_level: BTreeMap<Level, u64>,
@@ -144,6 +148,7 @@ pub fn scan<'r>(detector: &'r Detector, inputs: &[Input], limits: &Limits) -> Sc
         .map(|input| scan_input(detector, input, limits))
         .collect();
     let mut result = ScanResult::default();
+    let mut observations = Vec::new();
     for r in per_input {
         result.summary.inputs += 1;
         result.summary.records += r.records;
@@ -154,13 +159,37 @@ pub fn scan<'r>(detector: &'r Detector, inputs: &[Input], limits: &Limits) -> Sc
         }
         result.findings.extend(r.findings);
         result.errors.extend(r.errors);
+        observations.extend(r.observations);
+    }
+    result.correlations = correlate(detector, observations);
+    for c in &result.correlations {
+        result.summary.findings += 1;
+        result.summary.correlations += 1;
+        *result.summary.by_level.entry(c.level).or_default() += 1;
     }
     result
+}
+
+/// Runs the correlation rules over every input's observations at once, in event-time order
+/// (records of one account and time are spread over many log files).
+fn correlate(detector: &Detector, mut observations: Vec<Observation>) -> Vec<CorrelationFinding> {
+    let mut found = Vec::new();
+    if observations.is_empty() {
+        return found;
+    }
+    // Stable: observations of one time stay in input order.
+    observations.sort_by_key(|o| o.time);
+    let mut correlator = Correlator::new(detector.rules());
+    for o in observations {
+        correlator.push(o, &mut found);
+    }
+    found
 }
 
 struct InputResult<'r> {
     records: u64,
     findings: Vec<Located<'r>>,
+    observations: Vec<Observation>,
     errors: Vec<InputError>,
     error_count: u64,
 }
@@ -172,6 +201,7 @@ fn scan_input<'r>(detector: &'r Detector, input: &Input, limits: &Limits) -> Inp
         result: InputResult {
             records: 0,
             findings: Vec::new(),
+            observations: Vec::new(),
             errors: Vec::new(),
             error_count: 0,
         },
@@ -208,10 +238,14 @@ impl ScanVisit<'_, '_> {
 impl Visit for ScanVisit<'_, '_> {
     fn record(&mut self, at: Location, record: Record<'_>) {
         self.result.records += 1;
-        if let Err(e) = self.detector.detect(&record, &mut self.buffer) {
+        if let Err(e) =
+            self.detector
+                .detect_observed(&record, &mut self.buffer, &mut self.result.observations)
+        {
             self.push_error(Some(at), e.to_string());
         }
-        for finding in self.buffer.drain(..) {
+        // Rules silenced by a correlation (`generate: false`) only feed it.
+        for finding in self.buffer.drain(..).filter(|f| f.rule.generates()) {
             self.result.findings.push(Located {
                 finding,
                 input: self.name.to_owned(),
