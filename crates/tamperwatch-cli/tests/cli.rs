@@ -595,6 +595,15 @@ fn rules_export_sigma_round_trips_every_rule_without_our_keys() {
         exported += 1;
     }
     assert_eq!(exported, catalog.len());
+    for c in catalog.correlations() {
+        let rel = c.origin().strip_prefix("rules/").unwrap();
+        let text = std::fs::read_to_string(dir.path().join(rel)).unwrap();
+        assert!(!text.contains("\ntests:") && !text.contains("\nresponse:"), "{rel}");
+        let again = tamperwatch_rules::Correlation::from_yaml(&text, rel).unwrap();
+        assert_eq!(again.id(), c.id(), "{rel}");
+        assert_eq!(again.rule_refs(), c.rule_refs(), "{rel}");
+        assert_eq!(again.min_count(), c.min_count(), "{rel}");
+    }
 
     // Without --out: one multi-document stream, each file introduced by its path.
     let stream = tamperwatch()
@@ -603,7 +612,8 @@ fn rules_export_sigma_round_trips_every_rule_without_our_keys() {
         .unwrap();
     assert_eq!(stream.status.code(), Some(0));
     let text = String::from_utf8_lossy(&stream.stdout);
-    assert_eq!(text.matches("\n---\n").count(), catalog.len() - 1);
+    let files = catalog.len() + catalog.correlations().len();
+    assert_eq!(text.matches("\n---\n").count(), files - 1);
     assert!(text.starts_with("# "));
     assert!(!text.contains("\ntests:") && !text.contains("\nresponse:"));
 }
@@ -641,5 +651,156 @@ fn rules_export_keeps_user_paths_below_their_folder() {
     assert_eq!(
         text,
         "title: Mine\nid: mine\ndetection:\n  sel:\n    eventSource: s3.amazonaws.com\n    eventName: DeleteBucket\n  condition: sel\n"
+    );
+}
+
+/// A CloudTrail record by `arn` at `time`.
+fn call(source: &str, name: &str, arn: &str, time: &str, id: &str) -> String {
+    serde_json::json!({
+        "eventVersion": "1.10", "eventTime": time, "eventSource": source, "eventName": name,
+        "userIdentity": {"type": "IAMUser", "arn": arn, "accountId": "111122223333",
+                         "userName": arn.rsplit('/').next()},
+        "awsRegion": "eu-west-1", "sourceIPAddress": "203.0.113.24", "eventID": id,
+        "eventType": "AwsApiCall", "recipientAccountId": "111122223333", "requestParameters": {},
+    })
+    .to_string()
+}
+
+#[test]
+fn scan_correlates_across_files_in_event_time_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let mallory = "arn:aws:iam::111122223333:user/mallory";
+    // Written out of order and across two files: correlation runs on event time.
+    std::fs::write(
+        dir.path().join("a.jsonl"),
+        [
+            call(
+                "config.amazonaws.com",
+                "StopConfigurationRecorder",
+                mallory,
+                "2026-11-02T09:12:07Z",
+                "e3",
+            ),
+            call(
+                "cloudtrail.amazonaws.com",
+                "StopLogging",
+                mallory,
+                "2026-11-02T09:10:07Z",
+                "e1",
+            ),
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("b.jsonl"),
+        call(
+            "guardduty.amazonaws.com",
+            "DeleteDetector",
+            mallory,
+            "2026-11-02T09:11:07Z",
+            "e2",
+        ),
+    )
+    .unwrap();
+    let out = tamperwatch()
+        .args(["scan", "--format=jsonl"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let lines = jsonl(&out.stdout);
+    assert_eq!(
+        lines.len(),
+        4,
+        "three findings (generate: true) and one correlation"
+    );
+    let c = &lines[3];
+    assert_eq!(c["type"], "correlation");
+    assert_eq!(c["rule"]["id"], "3b1f6c2e-8d4a-4f5b-9c7e-2a6d1e0f9b41");
+    assert_eq!(c["level"], "critical");
+    assert_eq!(c["correlationType"], "value_count");
+    assert_eq!(c["group"]["userIdentity.arn"], mallory);
+    assert_eq!(c["count"], 3);
+    assert_eq!(c["firstEventTime"], "2026-11-02T09:10:07Z");
+    assert_eq!(c["lastEventTime"], "2026-11-02T09:12:07Z");
+    assert_eq!(c["eventIDs"], serde_json::json!(["e1", "e2", "e3"]));
+    let json = tamperwatch()
+        .args(["scan", "--format=json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(doc["correlations"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["summary"]["correlations"], 1);
+    assert_eq!(doc["summary"]["findings"], 4);
+    let table = tamperwatch().arg("scan").arg(dir.path()).output().unwrap();
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains("\n\nFIRST") && text.contains("Several security services switched off"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_user_correlation_silences_its_base_rules_unless_generate_is_true() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("mr_brute.yml"),
+        "title: Many denied trail reads\nid: many-denied\ncorrelation:\n  type: event_count\n  rules: [trail_read]\n  group-by: [sourceIPAddress]\n  timespan: 5m\n  condition: {gte: 3}\nlevel: high\n---\ntitle: Trail read\nid: trail-read\nname: trail_read\ndetection:\n  sel: {eventSource: cloudtrail.amazonaws.com, eventName: DescribeTrails}\n  condition: sel\n",
+    )
+    .unwrap();
+    let arn = "arn:aws:iam::111122223333:user/alice";
+    let events: Vec<String> = (0..4)
+        .map(|i| {
+            call(
+                "cloudtrail.amazonaws.com",
+                "DescribeTrails",
+                arn,
+                &format!("2026-11-02T09:0{i}:00Z"),
+                &format!("d{i}"),
+            )
+        })
+        .collect();
+    std::fs::write(dir.path().join("events.jsonl"), events.join("\n")).unwrap();
+    let out = tamperwatch()
+        .args(["scan", "--format=jsonl", "--no-builtin", "--rules"])
+        .arg(&rules)
+        .arg(dir.path().join("events.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = jsonl(&out.stdout);
+    assert_eq!(
+        lines.len(),
+        1,
+        "the base rule only feeds the correlation: {lines:?}"
+    );
+    assert_eq!(lines[0]["rule"]["id"], "many-denied");
+    assert_eq!(lines[0]["count"], 3);
+    // A correlation that names no loaded rule stops the scan with the reason.
+    std::fs::write(
+        rules.join("mr_brute.yml"),
+        "title: c\nid: c\ncorrelation: {type: event_count, rules: [nope], timespan: 5m, condition: {gte: 3}}\n",
+    )
+    .unwrap();
+    let out = tamperwatch()
+        .args(["scan", "--no-builtin", "--rules"])
+        .arg(&rules)
+        .arg(dir.path().join("events.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("`nope` is not the id or name"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }
