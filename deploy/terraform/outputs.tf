@@ -1,0 +1,24 @@
+output "alert_topic_arn" {
+  description = "The alert topic (TAMPERWATCH_SNS_TOPIC_ARN for tamperwatch notify --test)."
+  value       = aws_sns_topic.alerts.arn
+}
+
+output "function_name" {
+  description = "The tamperwatch Lambda."
+  value       = aws_lambda_function.detector.function_name
+}
+
+output "events_queue_url" {
+  description = "The queue between EventBridge and the Lambda."
+  value       = aws_sqs_queue.events.id
+}
+
+output "home_event_bus_arn" {
+  description = "Where the forwarders of other regions (or member accounts) send events."
+  value       = local.organization_mode ? aws_cloudwatch_event_bus.organization[0].arn : "arn:${local.partition}:events:${local.region}:${local.account}:event-bus/default"
+}
+
+output "reconcile_queue_arn" {
+  description = "Send the CloudTrail bucket's s3:ObjectCreated:* notifications (prefix AWSLogs/) here."
+  value       = local.reconcile ? aws_sqs_queue.reconcile[0].arn : null
+}
