@@ -208,3 +208,50 @@ impl Visit for Observed<'_> {
         self.errors.push(format!("{at}: {error}"));
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use tamperwatch_rules::{RuleDocument, RuleSet, load_documents};
+
+    use crate::Detector;
+
+    const FILE: &str = "title: Twice\nid: twice\ncorrelation: {type: event_count, rules: [s], group-by: [userIdentity.arn], timespan: 10m, condition: {gte: 2}}\ntests:\n  match:\n    - events:\n        - {eventSource: cloudtrail.amazonaws.com, eventName: StopLogging, eventTime: '2026-11-30T10:09:00Z', userIdentity: {arn: a}}\n        - {eventSource: cloudtrail.amazonaws.com, eventName: StopLogging, eventTime: '2026-11-30T10:00:00Z', userIdentity: {arn: a}}\n      findings: 1\n  no_match:\n    - events:\n        - {eventSource: cloudtrail.amazonaws.com, eventName: StopLogging, eventTime: '2026-11-30T10:00:00Z', userIdentity: {arn: a}}\n        - {eventSource: cloudtrail.amazonaws.com, eventName: StopLogging, eventTime: '2026-11-30T10:00:01Z', userIdentity: {arn: b}}\n    - events:\n        - {eventSource: cloudtrail.amazonaws.com, eventName: StopLogging, userIdentity: {arn: a}}\n        - {eventSource: cloudtrail.amazonaws.com, eventName: StopLogging, userIdentity: {arn: a}}\n---\ntitle: Stop\nid: s\ndetection: {sel: {eventSource: cloudtrail.amazonaws.com, eventName: StopLogging}, condition: sel}\ntests:\n  match: [{eventSource: cloudtrail.amazonaws.com, eventName: StopLogging}]\n  no_match: [{eventSource: cloudtrail.amazonaws.com, eventName: StartLogging}]\n";
+
+    fn detector(text: &str) -> Detector {
+        let mut set = RuleSet::new();
+        for doc in load_documents(text, "t.yml") {
+            match doc.expect("loads") {
+                RuleDocument::Rule(r) => drop(set.push(*r).expect("pushed")),
+                RuleDocument::Correlation(c) => drop(set.push_correlation(*c).expect("pushed")),
+            }
+        }
+        set.link_correlations().expect("links");
+        Detector::new(set)
+    }
+
+    #[test]
+    fn correlation_tests_run_sequences_in_event_time_order() {
+        let report = detector(FILE).run_rule_tests();
+        assert!(report.failures.is_empty(), "{:?}", report.failures);
+        assert!(report.untested.is_empty(), "{:?}", report.untested);
+        assert_eq!(
+            report.passed,
+            2 + 3,
+            "two rule events, three correlation cases"
+        );
+    }
+
+    #[test]
+    fn a_wrong_expectation_is_a_failure_naming_the_case() {
+        let report = detector(&FILE.replace("findings: 1", "findings: 2")).run_rule_tests();
+        assert_eq!(report.failures.len(), 1);
+        let f = &report.failures[0];
+        assert_eq!((f.rule_id.as_str(), f.case.as_str()), ("twice", "match[0]"));
+        assert!(
+            f.reason.contains("expected 2 correlation finding(s)"),
+            "{}",
+            f.reason
+        );
+    }
+}

@@ -53,6 +53,66 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Correlation rules
+//!
+//! A file may also hold Sigma correlation rules ([`Correlation`]), alone or beside their base
+//! rules as `---`-separated documents ([`load_documents`], [`RuleSet::load_path`]). Link them
+//! once every rule is loaded, then feed a [`Correlator`] the [`Observation`]s of each match, in
+//! event-time order. A `Correlator` is a plain value: keep it between batches (a Lambda's warm
+//! invocations) to correlate across them.
+//!
+//! ```
+//! use tamperwatch_rules::{Correlator, RuleDocument, RuleSet, load_documents};
+//!
+//! let file = r#"
+//! title: Trail stopped twice by one user
+//! id: stopped-twice
+//! correlation:
+//!   type: event_count
+//!   rules: [stop_logging]
+//!   group-by: [userIdentity.arn]
+//!   timespan: 10m
+//!   condition: {gte: 2}
+//! ---
+//! title: Trail stopped
+//! id: stop
+//! name: stop_logging
+//! detection:
+//!   selection: {eventSource: cloudtrail.amazonaws.com, eventName: StopLogging}
+//!   condition: selection
+//! "#;
+//! let mut rules = RuleSet::new();
+//! for doc in load_documents(file, "mr_stopped_twice.yml") {
+//!     match doc? {
+//!         RuleDocument::Rule(rule) => drop(rules.push(*rule)?),
+//!         RuleDocument::Correlation(c) => drop(rules.push_correlation(*c)?),
+//!     }
+//! }
+//! rules.link_correlations().map_err(|e| e[0].clone())?;
+//! assert!(!rules.get(rules.find("stop").unwrap()).generates()); // generate: false (default)
+//!
+//! let mut correlator = Correlator::new(&rules); // keep it across batches
+//! let (mut matched, mut observations, mut found) = (Vec::new(), Vec::new(), Vec::new());
+//! for (time, id) in [("2026-11-30T10:00:00Z", "e1"), ("2026-11-30T10:04:00Z", "e2")] {
+//!     let record = serde_json::json!({
+//!         "eventSource": "cloudtrail.amazonaws.com", "eventName": "StopLogging",
+//!         "eventTime": time, "eventID": id,
+//!         "userIdentity": {"arn": "arn:aws:iam::111122223333:user/mallory"},
+//!     });
+//!     rules.evaluate_value(&record, &mut matched);
+//!     for idx in &matched {
+//!         rules.observe(*idx, &record, &mut observations);
+//!     }
+//! }
+//! observations.sort_by_key(|o| o.time);
+//! for o in observations {
+//!     correlator.push(o, &mut found);
+//! }
+//! assert_eq!(found.len(), 1);
+//! assert_eq!(found[0].event_ids, ["e1", "e2"]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Matching semantics
 //!
 //! - Strings compare case-insensitively (Unicode lowercase) unless `|cased`; `*` and `?` are
@@ -94,8 +154,8 @@ mod ruleset;
 mod value;
 
 pub use correlation::{
-    Correlation, CorrelationCase, CorrelationFinding, CorrelationTests, CorrelationType, Correlator,
-    CorrelatorLimits, CorrelatorStats, Observation, parse_event_time,
+    Correlation, CorrelationCase, CorrelationFinding, CorrelationTests, CorrelationType,
+    Correlator, CorrelatorLimits, CorrelatorStats, Observation, parse_event_time,
 };
 pub use document::{Document, List, Value, Visit};
 pub use error::{ConditionError, LoadRuleError, PushRuleError, Refusal, SelectionError};
@@ -108,6 +168,4 @@ pub use lint::{
 pub use prefilter::Prefilter;
 pub use rule::{LogSource, Rule, RuleTests};
 pub use rule_tests::{Expectation, RuleTestResult};
-pub use ruleset::{
-    LoadFileError, LoadReport, RuleDocument, RuleSet, load_documents, rule_files,
-};
+pub use ruleset::{LoadFileError, LoadReport, RuleDocument, RuleSet, load_documents, rule_files};

@@ -945,6 +945,49 @@ mod tests {
     }
 
     #[test]
+    fn correlations_are_linted_for_fields_refusals_and_silenced_rules() {
+        let corr = |section: &str| format!("title: c\nid: c\ncorrelation:\n{section}\n");
+        let good = corr(
+            "  type: value_count\n  rules: [a]\n  group-by: [userIdentity.arn]\n  timespan: 10m\n  condition: {field: eventSource, gte: 3}\n  generate: true",
+        );
+        assert_eq!(checks(&good), []);
+        let silenced = good.replace("  generate: true", "");
+        assert_eq!(
+            checks(&silenced),
+            [(Severity::Warning, Check::SilencedRules)]
+        );
+        assert_eq!(
+            checks(&format!("{silenced}lint-allow: [silenced-rules]\n")),
+            []
+        );
+        let fields = good
+            .replace("userIdentity.arn", "userIdentity.Arn")
+            .replace("field: eventSource", "field: eventsource");
+        assert_eq!(
+            checks(&fields),
+            [
+                (Severity::Error, Check::UnknownField),
+                (Severity::Error, Check::UnknownField)
+            ]
+        );
+        let refused = good.replace("gte: 3", "lt: 3");
+        let d = lint(&refused, "c.yml");
+        assert_eq!(
+            (d[0].severity, d[0].check),
+            (Severity::Error, Check::Refused)
+        );
+        assert!(d[0].message.contains("upper bound"), "{}", d[0]);
+        let aliased = corr(
+            "  type: temporal\n  rules: [a, b]\n  group-by: [who]\n  timespan: 1h\n  generate: true\n  aliases:\n    who: {a: userIdentity.arn, b: requestParameter.userName}",
+        );
+        assert!(
+            messages(&aliased).contains("alias `who`"),
+            "{}",
+            messages(&aliased)
+        );
+    }
+
+    #[test]
     fn every_document_of_a_file_is_linted() {
         let text = format!(
             "{}---\n{}",
