@@ -22,4 +22,15 @@ echo "== cargo test"
 cargo test --workspace --locked
 echo "== cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
+echo "== deploy: cfn-lint, templates vs generated patterns, least privilege, patterns on moto"
+# Python tools in .venv (created on a fresh machine). The tests reuse a moto server named by
+# TAMPERWATCH_TEST_MOTO_URL, else start their own on a free loopback port and stop it.
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/pip install --quiet --disable-pip-version-check cfn-lint 'moto[server]' boto3 pytest
+.venv/bin/cfn-lint deploy/cloudformation/*.yaml
+cargo build --locked --quiet -p tamperwatch-cli
+target_dir=$(cargo metadata --format-version 1 --no-deps --locked |
+  .venv/bin/python -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+TAMPERWATCH_BIN="$target_dir/debug/tamperwatch" VIRTUAL_ENV="$root/.venv" \
+  .venv/bin/python -m pytest -q -p no:cacheprovider tests/deploy
 echo "== all checks passed"
