@@ -24,6 +24,10 @@ pub enum Command {
     /// List, show, test and export detection rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Send alerts for the findings in CloudTrail events, through the channels configured by
+    /// TAMPERWATCH_* variables or --config (the Lambda's code path); `--test` sends a marked
+    /// test alert through every channel. Exit codes: 0 delivered, 2 a delivery failed.
+    Notify(crate::notify::NotifyArgs),
 }
 
 /// Which rules to use: the built-in catalog and the user's own.
@@ -66,6 +70,10 @@ pub struct ScanArgs {
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
+    /// Also send each finding as an alert through the configured channels, as `tamperwatch
+    /// notify` does (TAMPERWATCH_* variables, or the file TAMPERWATCH_CONFIG names).
+    #[arg(long)]
+    pub notify: bool,
     /// Which rules.
     #[command(flatten)]
     pub rules: RuleArgs,

@@ -3,6 +3,7 @@
 mod cli;
 mod export;
 mod lint;
+mod notify;
 mod output;
 mod rules;
 mod scan;
@@ -18,6 +19,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => scan::run(&args),
         Command::Rules(command) => rules::run(command),
+        Command::Notify(args) => notify::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -132,6 +132,9 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
             .sort_by(|a, b| a.finding.event.event_time.cmp(&b.finding.event.event_time));
     }
     output::print_scan(&result, args.format, args.quiet)?;
+    if args.notify {
+        crate::notify::send_findings(result.findings.iter().map(|l| &l.finding))?;
+    }
     Ok(if result.summary.errors > 0 {
         ExitCode::from(2)
     } else if result.summary.findings > 0 {

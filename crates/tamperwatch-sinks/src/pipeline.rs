@@ -166,8 +166,13 @@ impl Visit for Collect<'_> {
         if let Err(e) = self.detector.detect(&record, &mut findings) {
             self.report.errors.push(format!("{at}: {e}"));
         }
-        self.alerts
-            .extend(findings.iter().map(|f| Alert::from_finding(f, self.config)));
+        // Findings of rules that only feed a correlation are not alerts.
+        self.alerts.extend(
+            findings
+                .iter()
+                .filter(|f| f.rule.generates())
+                .map(|f| Alert::from_finding(f, self.config)),
+        );
     }
 
     fn error(&mut self, at: Location, error: ReadError) {

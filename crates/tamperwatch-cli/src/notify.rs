@@ -1,0 +1,141 @@
+//! `tamperwatch notify`: the Lambda's code path ([`tamperwatch_sinks::Pipeline`]) on events from
+//! a file or stdin, the `--test` fire drill, and `scan --notify`.
+
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use clap::Args;
+use tamperwatch_alert::Alert;
+use tamperwatch_detect::{Detector, Finding};
+use tamperwatch_sinks::{ChannelOutcome, Config, Delivery, Notifier, Pipeline, env};
+
+/// `tamperwatch notify`.
+#[derive(Debug, Args)]
+pub struct NotifyArgs {
+    /// Events to alert on: a file, or `-` for stdin. Any envelope `scan` reads, and the
+    /// Lambda's own payloads (an SQS batch, an SNS notification).
+    #[arg(value_name = "EVENTS", default_value = "-", conflicts_with = "test")]
+    pub events: PathBuf,
+    /// A TOML configuration file (default: the one TAMPERWATCH_CONFIG names). Channels given by
+    /// TAMPERWATCH_* variables are added to its own.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Send one clearly marked test alert through every configured channel, whatever its
+    /// routing: the fire drill after setting up.
+    #[arg(long)]
+    pub test: bool,
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+async fn notifier(config: Option<&std::path::Path>) -> anyhow::Result<Notifier> {
+    let config = Config::load(config, &|name| {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    })
+    .context("reading the alerting configuration")?;
+    if config.channels.is_empty() {
+        bail!(
+            "no alert channel configured: set {} (or another TAMPERWATCH_* channel variable), or give --config FILE",
+            env::SNS_TOPIC_ARN
+        );
+    }
+    Notifier::new(config)
+        .await
+        .context("setting up the alert channels")
+}
+
+/// Runs `tamperwatch notify`.
+pub fn run(args: &NotifyArgs) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async {
+        let notifier = notifier(args.config.as_deref()).await?;
+        if args.test {
+            let now = jiff::Timestamp::now().to_string();
+            let alert = Alert::test(notifier.alert_config(), &now);
+            let delivery = notifier.deliver(&alert).await;
+            report(&delivery);
+            return Ok(if delivery.failed() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            });
+        }
+        let input = read_input(&args.events)?;
+        let rules = tamperwatch_catalog::load().context("loading the rule catalog")?;
+        let pipeline = Pipeline::new(Detector::new(rules), notifier);
+        match pipeline.handle(&input).await {
+            Ok(answer) => {
+                println!("{answer}");
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                for d in &e.report.deliveries {
+                    report(d);
+                }
+                bail!("{e}")
+            }
+        }
+    })
+}
+
+/// Sends the findings of a scan, one alert each, the way `notify` does.
+pub fn send_findings<'a, 'r: 'a>(
+    findings: impl Iterator<Item = &'a Finding<'r>>,
+) -> anyhow::Result<()> {
+    runtime()?.block_on(async {
+        let notifier = notifier(None).await?;
+        let mut failed = 0;
+        let mut sent = 0;
+        for f in findings.filter(|f| f.rule.generates()) {
+            let delivery = notifier
+                .deliver(&Alert::from_finding(f, notifier.alert_config()))
+                .await;
+            if delivery.failed() {
+                report(&delivery);
+                failed += 1;
+            } else {
+                sent += 1;
+            }
+        }
+        anstream::eprintln!("tamperwatch: notified {sent} finding(s)");
+        if failed > 0 {
+            bail!("{failed} alert(s) could not be delivered");
+        }
+        Ok(())
+    })
+}
+
+fn read_input(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    if path.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut buf)
+            .context("reading stdin")?;
+        Ok(buf)
+    } else {
+        std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+    }
+}
+
+/// One line per channel on stderr.
+fn report(delivery: &Delivery) {
+    for (channel, outcome) in &delivery.channels {
+        let line = match outcome {
+            ChannelOutcome::Sent { attempts: 1 } => "sent".to_owned(),
+            ChannelOutcome::Sent { attempts } => format!("sent after {attempts} attempts"),
+            ChannelOutcome::AlreadySent => "already sent earlier".to_owned(),
+            ChannelOutcome::NotRouted => "not routed here".to_owned(),
+            ChannelOutcome::Failed {
+                error, attempts, ..
+            } => format!("FAILED after {attempts} attempt(s): {error}"),
+        };
+        anstream::eprintln!("{channel}: {line}");
+    }
+}
