@@ -130,3 +130,21 @@ fn negatives_get_through_only_where_a_rule_needs_their_source_and_name() {
         assert!(!let_through(&patterns, &event), "{source} {name}");
     }
 }
+
+/// The deploy templates carry the patterns (deploy/update-patterns.py writes them from
+/// `tamperwatch rules export --format eventbridge`); this fails as soon as the catalog changes
+/// them, before the slower template tests run.
+#[test]
+fn the_deploy_patterns_file_is_up_to_date() {
+    let rules = tamperwatch_catalog::load().unwrap();
+    let patterns = build_patterns(rules.rules(), MAX_PATTERN_CHARS).unwrap();
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../deploy/terraform/event-patterns.json"
+    );
+    let committed = std::fs::read_to_string(path).unwrap();
+    assert!(
+        committed == tamperwatch_eventbridge::patterns_json(&patterns),
+        "{path} differs from the catalog's patterns: run deploy/update-patterns.py"
+    );
+}
