@@ -3,6 +3,7 @@ positive test event of the catalog, wrapped as EventBridge wraps CloudTrail reco
 through; forged copies with a custom source and the negatives no rule needs do not."""
 
 import json
+import uuid
 
 from conftest import ROOT  # noqa: F401
 
@@ -59,12 +60,14 @@ def reference_match(pattern, event):
 
 def test_patterns_on_moto_let_positives_through_and_stop_forgeries(aws, patterns, catalog_tests):
     events, sqs = aws("events"), aws("sqs")
-    queue_url = sqs.create_queue(QueueName="tamperwatch-events")["QueueUrl"]
+    # Unique names: the moto server may be shared with other tests, or a previous run.
+    run = uuid.uuid4().hex[:8]
+    queue_url = sqs.create_queue(QueueName=f"tamperwatch-events-{run}")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
         "Attributes"
     ]["QueueArn"]
     for i, pattern in enumerate(patterns, 1):
-        name = f"tamperwatch-cloudtrail-{i}"
+        name = f"tamperwatch-cloudtrail-{i}-{run}"
         events.put_rule(Name=name, EventPattern=json.dumps(pattern), State="ENABLED")
         events.put_targets(Rule=name, Targets=[{"Id": "q", "Arn": queue_arn}])
 
