@@ -26,7 +26,7 @@ echo "== deploy: cfn-lint, templates vs generated patterns, least privilege, pat
 # Python tools in .venv (created on a fresh machine). The tests reuse a moto server named by
 # TAMPERWATCH_TEST_MOTO_URL, else start their own on a free loopback port and stop it.
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/pip install --quiet --disable-pip-version-check cfn-lint 'moto[server]' boto3 pytest
+.venv/bin/pip install --quiet --disable-pip-version-check cfn-lint 'moto[server]' boto3 pytest python-hcl2
 .venv/bin/cfn-lint deploy/cloudformation/*.yaml
 cargo build --locked --quiet -p tamperwatch-cli
 target_dir=$(cargo metadata --format-version 1 --no-deps --locked |

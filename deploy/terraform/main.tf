@@ -20,17 +20,38 @@ locals {
   reconcile         = var.cloudtrail_bucket_name != ""
   bucket_account    = var.cloudtrail_bucket_account_id != "" ? var.cloudtrail_bucket_account_id : local.account
 
-  # Channel secrets: environment variable -> secret value, for those given.
-  secrets = {
-    for name, s in {
-      TAMPERWATCH_SLACK_WEBHOOK_URL     = { id = "slack-webhook-url", value = var.slack_webhook_url }
-      TAMPERWATCH_TEAMS_WEBHOOK_URL     = { id = "teams-webhook-url", value = var.teams_webhook_url }
-      TAMPERWATCH_OPSGENIE_API_KEY      = { id = "opsgenie-api-key", value = var.opsgenie_api_key }
-      TAMPERWATCH_PAGERDUTY_ROUTING_KEY = { id = "pagerduty-routing-key", value = var.pagerduty_routing_key }
-      TAMPERWATCH_WEBHOOK_URL           = { id = "webhook-url", value = var.webhook_url }
-      TAMPERWATCH_WEBHOOK_SECRET        = { id = "webhook-secret", value = var.webhook_url != "" ? var.webhook_secret : "" }
-      TAMPERWATCH_SMTP_PASSWORD         = { id = "smtp-password", value = var.smtp_host != "" ? var.smtp_password : "" }
-    } : name => s if s.value != ""
+  # Channel secrets: environment variable -> secret value, and the secret's name.
+  secret_values = {
+    TAMPERWATCH_SLACK_WEBHOOK_URL     = var.slack_webhook_url
+    TAMPERWATCH_TEAMS_WEBHOOK_URL     = var.teams_webhook_url
+    TAMPERWATCH_OPSGENIE_API_KEY      = var.opsgenie_api_key
+    TAMPERWATCH_PAGERDUTY_ROUTING_KEY = var.pagerduty_routing_key
+    TAMPERWATCH_WEBHOOK_URL           = var.webhook_url
+    TAMPERWATCH_WEBHOOK_SECRET        = var.webhook_url != "" ? var.webhook_secret : ""
+    TAMPERWATCH_SMTP_PASSWORD         = var.smtp_host != "" ? var.smtp_password : ""
+  }
+  secret_ids = {
+    TAMPERWATCH_SLACK_WEBHOOK_URL     = "slack-webhook-url"
+    TAMPERWATCH_TEAMS_WEBHOOK_URL     = "teams-webhook-url"
+    TAMPERWATCH_OPSGENIE_API_KEY      = "opsgenie-api-key"
+    TAMPERWATCH_PAGERDUTY_ROUTING_KEY = "pagerduty-routing-key"
+    TAMPERWATCH_WEBHOOK_URL           = "webhook-url"
+    TAMPERWATCH_WEBHOOK_SECRET        = "webhook-secret"
+    TAMPERWATCH_SMTP_PASSWORD         = "smtp-password"
+  }
+  # Which channels are set is not secret (for_each keys cannot be); their values are.
+  secret_names = toset([for name, value in local.secret_values : name if nonsensitive(value != "")])
+
+  # Variables set only when their channel or feature is: empty values are left out.
+  optional_env = {
+    TAMPERWATCH_ACCOUNT_ALIASES   = var.account_aliases
+    TAMPERWATCH_IDEMPOTENCY_TABLE = join("", aws_dynamodb_table.idempotency[*].name)
+    TAMPERWATCH_OPSGENIE_REGION   = nonsensitive(var.opsgenie_api_key != "") ? var.opsgenie_region : ""
+    TAMPERWATCH_SMTP_HOST         = var.smtp_host
+    TAMPERWATCH_SMTP_PORT         = var.smtp_host != "" ? tostring(var.smtp_port) : ""
+    TAMPERWATCH_SMTP_USERNAME     = var.smtp_host != "" ? var.smtp_username : ""
+    TAMPERWATCH_SMTP_FROM         = var.smtp_host != "" ? var.smtp_from : ""
+    TAMPERWATCH_SMTP_TO           = var.smtp_host != "" ? var.smtp_to : ""
   }
 
   plain_env = merge(
@@ -39,16 +60,7 @@ locals {
       TAMPERWATCH_MIN_LEVEL     = var.min_level
       TAMPERWATCH_LOG_ALERTS    = "true"
     },
-    var.account_aliases != "" ? { TAMPERWATCH_ACCOUNT_ALIASES = var.account_aliases } : {},
-    var.enable_idempotency ? { TAMPERWATCH_IDEMPOTENCY_TABLE = aws_dynamodb_table.idempotency[0].name } : {},
-    var.opsgenie_api_key != "" ? { TAMPERWATCH_OPSGENIE_REGION = var.opsgenie_region } : {},
-    var.smtp_host != "" ? {
-      TAMPERWATCH_SMTP_HOST     = var.smtp_host
-      TAMPERWATCH_SMTP_PORT     = tostring(var.smtp_port)
-      TAMPERWATCH_SMTP_USERNAME = var.smtp_username
-      TAMPERWATCH_SMTP_FROM     = var.smtp_from
-      TAMPERWATCH_SMTP_TO       = var.smtp_to
-    } : {},
+    { for name, value in local.optional_env : name => value if value != "" },
   )
 }
 
@@ -169,15 +181,15 @@ resource "aws_sns_topic_subscription" "https" {
 # ---- Channel secrets (Secrets Manager, encrypted with the module's key) -----------------------
 
 resource "aws_secretsmanager_secret" "channel" {
-  for_each   = local.secrets
-  name       = "tamperwatch/${each.value.id}"
+  for_each   = local.secret_names
+  name       = "tamperwatch/${local.secret_ids[each.key]}"
   kms_key_id = aws_kms_key.tamperwatch.arn
 }
 
 resource "aws_secretsmanager_secret_version" "channel" {
-  for_each      = local.secrets
+  for_each      = local.secret_names
   secret_id     = aws_secretsmanager_secret.channel[each.key].id
-  secret_string = each.value.value
+  secret_string = local.secret_values[each.key]
 }
 
 # ---- Idempotency: one alert per (event, channel), across retries and both paths ---------------
@@ -293,7 +305,7 @@ resource "aws_cloudwatch_event_rule" "cloudtrail" {
   count          = length(local.event_patterns)
   name           = "tamperwatch-cloudtrail-${count.index + 1}"
   description    = "CloudTrail events a tamperwatch rule may alert on (${count.index + 1} of ${length(local.event_patterns)}; generated)"
-  event_bus_name = local.organization_mode ? aws_cloudwatch_event_bus.organization[0].name : "default"
+  event_bus_name = local.organization_mode ? join("", aws_cloudwatch_event_bus.organization[*].name) : "default"
   event_pattern  = jsonencode(local.event_patterns[count.index])
 }
 
@@ -364,7 +376,7 @@ data "aws_iam_policy_document" "function" {
   }
 
   dynamic "statement" {
-    for_each = length(local.secrets) > 0 ? [1] : []
+    for_each = length(local.secret_names) > 0 ? [1] : []
 
     content {
       sid       = "OwnSecrets"
@@ -379,7 +391,7 @@ data "aws_iam_policy_document" "function" {
     content {
       sid       = "OwnTable"
       actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
-      resources = [aws_dynamodb_table.idempotency[0].arn]
+      resources = aws_dynamodb_table.idempotency[*].arn
     }
   }
 
@@ -436,7 +448,7 @@ resource "aws_lambda_function" "detector" {
   environment {
     variables = merge(
       local.plain_env,
-      { for name, s in local.secrets : name => "secretsmanager:${aws_secretsmanager_secret.channel[name].arn}" },
+      { for name in local.secret_names : name => "secretsmanager:${aws_secretsmanager_secret.channel[name].arn}" },
     )
   }
 

@@ -15,10 +15,10 @@ output "events_queue_url" {
 
 output "home_event_bus_arn" {
   description = "Where the forwarders of other regions (or member accounts) send events."
-  value       = local.organization_mode ? aws_cloudwatch_event_bus.organization[0].arn : "arn:${local.partition}:events:${local.region}:${local.account}:event-bus/default"
+  value       = local.organization_mode ? join("", aws_cloudwatch_event_bus.organization[*].arn) : "arn:${local.partition}:events:${local.region}:${local.account}:event-bus/default"
 }
 
 output "reconcile_queue_arn" {
   description = "Send the CloudTrail bucket's s3:ObjectCreated:* notifications (prefix AWSLogs/) here."
-  value       = local.reconcile ? aws_sqs_queue.reconcile[0].arn : null
+  value       = one(aws_sqs_queue.reconcile[*].arn)
 }
