@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use rayon::prelude::*;
 use tamperwatch_detect::{Detector, Finding};
-use tamperwatch_event::{Limits, Location, ReadError, Record, Visit};
+use tamperwatch_event::{Keys, Limits, Location, ReadError, Record, Visit};
 use tamperwatch_rules::{CorrelationFinding, Correlator, Level, Observation};
 
 use crate::cli::{ScanArgs, SortOrder};
@@ -239,6 +239,14 @@ impl ScanVisit<'_, '_> {
 }
 
 impl Visit for ScanVisit<'_, '_> {
+    fn wants(&mut self, keys: &Keys<'_>) -> bool {
+        self.detector.could_match(keys)
+    }
+
+    fn skipped(&mut self, _at: Location) {
+        self.result.records += 1;
+    }
+
     fn record(&mut self, at: Location, record: Record<'_>) {
         self.result.records += 1;
         if let Err(e) =

@@ -47,7 +47,7 @@ pub use selftest::{RuleTestFailure, RuleTestReport};
 use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
 use serde_json::Value;
-use tamperwatch_event::{Actor, Outcome, Record};
+use tamperwatch_event::{Actor, Keys, Outcome, Record};
 use tamperwatch_rules::{IndexKeys, Level, Observation, Rule, RuleSet};
 
 /// Evaluates records against a compiled rule set.
@@ -74,6 +74,17 @@ impl Detector {
     /// The rules.
     pub fn rules(&self) -> &RuleSet {
         &self.rules
+    }
+
+    /// Whether any rule could match a record with these keys: when not, the record need not be
+    /// read past them (see [`tamperwatch_event::Visit::wants`]).
+    pub fn could_match(&self, keys: &Keys<'_>) -> bool {
+        let keys = IndexKeys {
+            event_source: keys.event_source,
+            event_name: keys.event_name,
+            identity_type: keys.identity_type,
+        };
+        self.rules.candidates(&keys).next().is_some()
     }
 
     /// Appends a finding to `out` for every rule that matches `record`, including rules that do

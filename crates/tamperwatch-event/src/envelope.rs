@@ -23,7 +23,7 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::record::{ParseRecordError, Record, Wire};
+use crate::record::{Head, Keys, ParseRecordError, Record, Wire};
 
 /// Bounds on what one input may cost.
 #[derive(Debug, Clone, Copy)]
@@ -130,7 +130,21 @@ pub enum ReadError {
 }
 
 /// Receives each record, or each problem, with where it was found.
+///
+/// Each record is first read for its [`Keys`] only; [`Visit::wants`] decides whether it is read
+/// in full and handed to [`Visit::record`], or just counted by [`Visit::skipped`]. A scanner
+/// asks its rule index there, so the records no rule could match (nearly all of them) cost a
+/// skim, not a parse.
 pub trait Visit {
+    /// Whether to read the record with these keys in full. By default, every record.
+    fn wants(&mut self, keys: &Keys<'_>) -> bool {
+        let _ = keys;
+        true
+    }
+    /// A record was read for its keys and not wanted.
+    fn skipped(&mut self, at: Location) {
+        let _ = at;
+    }
     /// A record was read.
     fn record(&mut self, at: Location, record: Record<'_>);
     /// Part of the input could not be read; the rest is still read.
@@ -249,11 +263,8 @@ impl Reader<'_> {
             return;
         }
         if let Some(records) = log_file_records(trimmed, self.limits.max_record) {
-            for (i, record) in records.into_iter().enumerate() {
-                match record {
-                    Ok(record) => self.visit.record(at.at_record(i), record),
-                    Err(e) => self.visit.error(at.at_record(i), e.into()),
-                }
+            for (i, (text, head)) in records.into_iter().enumerate() {
+                self.wanted(text, &head, at.at_record(i));
             }
             return;
         }
@@ -390,9 +401,35 @@ impl Reader<'_> {
     }
 
     fn record(&mut self, raw: &RawValue, at: Location) {
-        match Record::parse(raw, self.limits.max_record) {
-            Ok(record) => self.visit.record(at, record),
-            Err(e) => self.visit.error(at, e.into()),
+        let text = raw.get();
+        if text.len() > self.limits.max_record {
+            let e = ParseRecordError::TooLarge {
+                size: text.len(),
+                limit: self.limits.max_record,
+            };
+            self.visit.error(at, e.into());
+            return;
+        }
+        if !text.starts_with('{') {
+            let e = ParseRecordError::Shape(serde::de::Error::custom("expected a JSON object"));
+            self.visit.error(at, e.into());
+            return;
+        }
+        match serde_json::from_str::<Head<'_>>(text) {
+            Ok(head) => self.wanted(text, &head, at),
+            Err(e) => self.visit.error(at, ParseRecordError::Shape(e).into()),
+        }
+    }
+
+    /// Hands a skimmed record to the visitor: in full if it wants it, else as skipped.
+    fn wanted(&mut self, text: &str, head: &Head<'_>, at: Location) {
+        if !self.visit.wants(&head.keys()) {
+            self.visit.skipped(at);
+            return;
+        }
+        match serde_json::from_str::<Wire<'_>>(text) {
+            Ok(wire) => self.visit.record(at, Record::from_wire(text, wire)),
+            Err(e) => self.visit.error(at, ParseRecordError::Shape(e).into()),
         }
     }
 
@@ -414,15 +451,12 @@ impl Reader<'_> {
 }
 
 /// The fast path for the most common input by far, a CloudTrail log file
-/// (`{"Records":[{...},{...}]}`): each record is parsed once, straight into its typed fields,
-/// and its text is the span the parser consumed, so no separate pass splits the records first.
+/// (`{"Records":[{...},{...}]}`): each record is skimmed once for its [`Keys`], and its text is
+/// the span the parser consumed, so no separate pass splits the records first.
 ///
 /// Returns `None` (and the caller takes the general path, which reports each bad record on its
-/// own) when the input has another layout or any record fails to parse.
-fn log_file_records(
-    input: &[u8],
-    max_record: usize,
-) -> Option<Vec<Result<Record<'_>, ParseRecordError>>> {
+/// own) when the input has another layout, or any record fails to skim or is oversized.
+fn log_file_records<'a>(input: &'a [u8], max_record: usize) -> Option<Vec<(&'a str, Head<'a>)>> {
     let mut pos = expect(input, skip_ws(input, 0), b"{")?;
     pos = expect(input, skip_ws(input, pos), b"\"Records\"")?;
     pos = expect(input, skip_ws(input, pos), b":")?;
@@ -437,18 +471,14 @@ fn log_file_records(
             if rest.first() != Some(&b'{') {
                 return None;
             }
-            let mut stream = serde_json::Deserializer::from_slice(rest).into_iter::<Wire<'_>>();
-            let wire = stream.next()?.ok()?;
+            let mut stream = serde_json::Deserializer::from_slice(rest).into_iter::<Head<'_>>();
+            let head = stream.next()?.ok()?;
             let len = stream.byte_offset();
+            if len > max_record {
+                return None;
+            }
             let text = std::str::from_utf8(rest.get(..len)?).ok()?;
-            records.push(if len > max_record {
-                Err(ParseRecordError::TooLarge {
-                    size: len,
-                    limit: max_record,
-                })
-            } else {
-                Ok(Record::from_wire(text, wire))
-            });
+            records.push((text, head));
             pos = skip_ws(input, pos + len);
             match input.get(pos)? {
                 b',' => pos = skip_ws(input, pos + 1),

@@ -37,4 +37,4 @@ pub use envelope::{
     Limits, Location, ReadError, Visit, gunzip, is_cloudtrail_detail_type, is_gzip, read,
 };
 pub use outcome::Outcome;
-pub use record::{ParseRecordError, Record, UserIdentity};
+pub use record::{Keys, ParseRecordError, Record, UserIdentity};

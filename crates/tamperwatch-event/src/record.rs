@@ -145,6 +145,46 @@ pub struct OnBehalfOf<'a> {
     pub identity_store_arn: Option<Cow<'a, str>>,
 }
 
+/// The three fields every record is first read for: enough to ask a rule index whether any rule
+/// could match, before paying for the rest.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Keys<'a> {
+    /// `eventSource`.
+    pub event_source: Option<&'a str>,
+    /// `eventName`.
+    pub event_name: Option<&'a str>,
+    /// `userIdentity.type`.
+    pub identity_type: Option<&'a str>,
+}
+
+/// What a record is first read into: [`Keys`], everything else skipped without being typed.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Head<'a> {
+    #[serde(borrow, default)]
+    event_source: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    event_name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    user_identity: Option<HeadIdentity<'a>>,
+}
+
+#[derive(Deserialize)]
+struct HeadIdentity<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<Cow<'a, str>>,
+}
+
+impl Head<'_> {
+    pub(crate) fn keys(&self) -> Keys<'_> {
+        Keys {
+            event_source: self.event_source.as_deref(),
+            event_name: self.event_name.as_deref(),
+            identity_type: self.user_identity.as_ref().and_then(|i| i.kind.as_deref()),
+        }
+    }
+}
+
 /// What [`Record::parse`] deserializes: the typed subset of a record.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -243,6 +283,15 @@ impl<'a> Record<'a> {
             request_parameters: w.request_parameters,
             response_elements: w.response_elements,
             additional_event_data: w.additional_event_data,
+        }
+    }
+
+    /// The index keys of this record.
+    pub fn keys(&self) -> Keys<'_> {
+        Keys {
+            event_source: self.event_source.as_deref(),
+            event_name: self.event_name.as_deref(),
+            identity_type: self.identity_type(),
         }
     }
 
