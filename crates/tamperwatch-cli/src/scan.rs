@@ -298,8 +298,10 @@ fn read_input(input: &Input, limit: u64) -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Turns the paths given into inputs: folders are walked recursively in name order, leaving out
-/// hidden entries and CloudTrail's digest files (`CloudTrail-Digest/`, which hold no records).
+/// Turns the paths given into inputs: folders are walked recursively in name order, taking the
+/// files whose names end in [`RECORD_FILE_ENDINGS`] and leaving out hidden entries and
+/// CloudTrail's digest files (`CloudTrail-Digest/`, which hold no records). A file named on the
+/// command line is always read, whatever its name.
 pub fn expand(paths: &[PathBuf]) -> (Vec<Input>, Vec<InputError>) {
     let mut inputs = Vec::new();
     let mut errors = Vec::new();
@@ -330,7 +332,18 @@ pub fn expand(paths: &[PathBuf]) -> (Vec<Input>, Vec<InputError>) {
     (inputs, errors)
 }
 
+/// The endings of the files a folder scan reads: CloudTrail log files (`.json.gz`), JSON, JSON
+/// Lines and anything gzipped. A README or a checksum beside the logs is not an input.
+pub const RECORD_FILE_ENDINGS: [&str; 5] = [".json", ".gz", ".jsonl", ".ndjson", ".log"];
+
 fn skipped(entry: &walkdir::DirEntry) -> bool {
     let name = entry.file_name().to_string_lossy();
-    name.starts_with('.') || (entry.file_type().is_dir() && name == "CloudTrail-Digest")
+    if name.starts_with('.') {
+        return true;
+    }
+    if entry.file_type().is_dir() {
+        return name == "CloudTrail-Digest";
+    }
+    let lower = name.to_ascii_lowercase();
+    !RECORD_FILE_ENDINGS.iter().any(|ending| lower.ends_with(ending))
 }
