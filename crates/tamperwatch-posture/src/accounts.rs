@@ -21,7 +21,7 @@ pub struct Account {
 #[derive(Debug, Clone)]
 pub enum AccountAccess {
     /// Credentials for it work.
-    Ready(Account),
+    Ready(Box<Account>),
     /// The role could not be assumed: every check of it is a could-not-check.
     Unreachable {
         /// The account id.
@@ -88,10 +88,10 @@ pub async fn assume(
     let mut accounts = Vec::with_capacity(ids.len());
     for id in ids {
         if id == base_account {
-            accounts.push(AccountAccess::Ready(Account {
+            accounts.push(AccountAccess::Ready(Box::new(Account {
                 id: id.clone(),
                 sdk: sdk.clone(),
-            }));
+            })));
             continue;
         }
         let role_arn = format!("arn:aws:iam::{id}:role/{role_name}");
@@ -109,10 +109,10 @@ pub async fn assume(
             .send()
             .await;
         accounts.push(match verified {
-            Ok(_) => AccountAccess::Ready(Account {
+            Ok(_) => AccountAccess::Ready(Box::new(Account {
                 id: id.clone(),
                 sdk: assumed,
-            }),
+            })),
             Err(error) => AccountAccess::Unreachable {
                 id: id.clone(),
                 error: CallError::of(&error),

@@ -49,7 +49,7 @@ async fn own_account(moto: &str, id: &str) -> Account {
     match access.remove(0) {
         AccountAccess::Ready(account) => {
             assert_eq!(account.id, id);
-            account
+            *account
         }
         AccountAccess::Unreachable { error, .. } => panic!("could not assume a role: {error}"),
     }
