@@ -24,6 +24,9 @@ pub enum Command {
     /// List, show, test and export detection rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Are the security services on, in every account and region? `--fix` puts them back.
+    /// Exit codes: 0 all pass, 1 failures, 2 could not run (or some checks could not be made).
+    Check(crate::check::CheckArgs),
     /// Send alerts for the findings in CloudTrail events, through the channels configured by
     /// TAMPERWATCH_* variables or --config (the Lambda's code path); `--test` sends a marked
     /// test alert through every channel. Exit codes: 0 delivered, 2 a delivery failed.

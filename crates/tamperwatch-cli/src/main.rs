@@ -1,5 +1,6 @@
 //! `tamperwatch`: find tampering with AWS security services in CloudTrail.
 
+mod check;
 mod cli;
 mod export;
 mod lint;
@@ -19,6 +20,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => scan::run(&args),
         Command::Rules(command) => rules::run(command),
+        Command::Check(args) => check::run(&args),
         Command::Notify(args) => notify::run(&args),
     };
     match result {

@@ -804,3 +804,5 @@ fn a_user_correlation_silences_its_base_rules_unless_generate_is_true() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+mod check;
