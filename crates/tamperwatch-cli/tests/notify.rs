@@ -1,0 +1,146 @@
+//! `tamperwatch notify`, `notify --test` and `scan --notify`, end to end: the binary delivers to
+//! a signed webhook served on loopback.
+
+// A panic in a test is a failed test.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+const STOP_LOGGING: &str = r#"{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/mallory","accountId":"111122223333","userName":"mallory"},"eventTime":"2026-11-30T10:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.7","userAgent":"aws-cli/2.17.32","requestParameters":{"name":"management-events"},"responseElements":null,"eventID":"7e1b2c3d-0000-4000-8000-00000000e2e1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"111122223333"}"#;
+
+/// A webhook receiver: answers 200 to every POST and hands over (headers, body).
+fn receiver() -> (String, mpsc::Receiver<(String, Value)>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut headers = String::new();
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                headers.push_str(&line);
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let _ = tx.send((
+                headers,
+                serde_json::from_slice(&body).unwrap_or(Value::Null),
+            ));
+        }
+    });
+    (url, rx)
+}
+
+fn tamperwatch(url: &str) -> Command {
+    let mut cmd = Command::cargo_bin("tamperwatch").unwrap();
+    for (k, _) in std::env::vars() {
+        if k.starts_with("TAMPERWATCH_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("NO_COLOR", "1")
+        .env("TAMPERWATCH_WEBHOOK_URL", url)
+        .env("TAMPERWATCH_WEBHOOK_SECRET", "test-signing-key")
+        .env("TAMPERWATCH_RETRY_MAX_TOTAL_MS", "3000")
+        .timeout(Duration::from_secs(120));
+    cmd
+}
+
+fn received(rx: &mpsc::Receiver<(String, Value)>) -> Vec<(String, Value)> {
+    let mut all = Vec::new();
+    while let Ok(m) = rx.recv_timeout(Duration::from_millis(500)) {
+        all.push(m);
+    }
+    all
+}
+
+#[test]
+fn notify_test_sends_a_marked_test_alert() {
+    let (url, rx) = receiver();
+    let out = tamperwatch(&url)
+        .args(["notify", "--test"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = received(&rx);
+    assert_eq!(got.len(), 1, "{got:?}");
+    let (headers, body) = &got[0];
+    assert!(
+        headers.to_ascii_lowercase().contains("signature"),
+        "{headers}"
+    );
+    assert!(body.to_string().to_lowercase().contains("test"), "{body}");
+}
+
+#[test]
+fn notify_delivers_a_finding_once_with_who_and_where() {
+    let (url, rx) = receiver();
+    let out = tamperwatch(&url)
+        .arg("notify")
+        .arg("-")
+        .write_stdin(STOP_LOGGING)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = received(&rx);
+    let text: Vec<String> = got.iter().map(|(_, b)| b.to_string()).collect();
+    let ours: Vec<&String> = text
+        .iter()
+        .filter(|t| t.contains("7e1b2c3d-0000-4000-8000-00000000e2e1"))
+        .collect();
+    assert!(!ours.is_empty(), "{text:?}");
+    assert!(
+        ours.iter().any(|t| t.contains("mallory")
+            && t.contains("111122223333")
+            && t.contains("eu-west-1")),
+        "{ours:?}"
+    );
+}
+
+#[test]
+fn scan_notify_sends_the_scans_findings() {
+    let (url, rx) = receiver();
+    let out = tamperwatch(&url)
+        .args(["scan", "--notify", "--format=jsonl", "-"])
+        .write_stdin(STOP_LOGGING)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = received(&rx);
+    assert!(
+        got.iter().any(|(_, b)| b
+            .to_string()
+            .contains("7e1b2c3d-0000-4000-8000-00000000e2e1")),
+        "{got:?}"
+    );
+}
