@@ -70,6 +70,18 @@ fn create_bucket(moto: &str, bucket: &str) {
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
 }
 
+/// An account id no earlier run against the same server has used (`prefix` then 11 digits).
+fn fresh_account_id(prefix: char) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{prefix}{:011}",
+        (nanos / 1000 + u128::from(std::process::id())) % 100_000_000_000
+    )
+}
+
 const R1: &str = "us-west-2";
 const R2: &str = "eu-central-1";
 
@@ -233,7 +245,7 @@ fn failures(results: &[CheckResult]) -> Vec<(String, Service, String)> {
 #[tokio::test]
 async fn mixed_state_across_two_regions_is_reported_fixed_and_passes_after_the_fix() {
     let Some(moto) = moto_url() else { return };
-    let account = own_account(&moto, "515151515151").await;
+    let account = own_account(&moto, &fresh_account_id('5')).await;
     prepare_mixed_state(&moto, &account, "tamperwatch-posture-mixed").await;
     let options = CheckOptions::new(vec![R1.to_owned(), R2.to_owned()]);
     let accounts = [account.clone()];
@@ -342,7 +354,7 @@ async fn mixed_state_across_two_regions_is_reported_fixed_and_passes_after_the_f
 #[tokio::test]
 async fn an_empty_account_fails_everywhere_and_an_unreachable_one_is_could_not_check() {
     let Some(moto) = moto_url() else { return };
-    let account = own_account(&moto, "525252525252").await;
+    let account = own_account(&moto, &fresh_account_id('6')).await;
     let results = check_accounts(&[account], &CheckOptions::new(vec![R1.to_owned()])).await;
     let failed = failures(&results);
     for check in [
