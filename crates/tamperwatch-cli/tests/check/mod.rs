@@ -51,6 +51,18 @@ fn check(endpoint: &str) -> assert_cmd::Command {
     cmd
 }
 
+/// An account id no earlier run against the same server has used (`prefix` then 11 digits).
+fn fresh_account_id(prefix: char) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{prefix}{:011}",
+        (nanos / 1000 + u128::from(std::process::id())) % 100_000_000_000
+    )
+}
+
 fn failed(results: &[Value]) -> Vec<(String, String, String)> {
     let mut failed: Vec<_> = results
         .iter()
@@ -71,9 +83,10 @@ fn failed(results: &[Value]) -> Vec<(String, String, String)> {
 #[test]
 fn check_reports_dry_run_changes_nothing_and_fix_puts_services_back() {
     let Some(moto) = moto_url() else { return };
+    let id = fresh_account_id('7');
     let account = [
         "--accounts",
-        "616161616161",
+        id.as_str(),
         "--role-name",
         "tamperwatch-check",
     ];
@@ -123,11 +136,11 @@ fn check_reports_dry_run_changes_nothing_and_fix_puts_services_back() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
     for would in [
-        "would fix: 616161616161 ap-south-1: guardduty CreateDetector --enable",
-        "would fix: 616161616161 sa-east-1: securityhub EnableSecurityHub",
-        "would fix: 616161616161 ap-south-1: securityhub EnableSecurityHub",
+        format!("would fix: {id} ap-south-1: guardduty CreateDetector --enable"),
+        format!("would fix: {id} sa-east-1: securityhub EnableSecurityHub"),
+        format!("would fix: {id} ap-south-1: securityhub EnableSecurityHub"),
     ] {
-        assert!(text.contains(would), "{would} missing from:\n{text}");
+        assert!(text.contains(&would), "{would} missing from:\n{text}");
     }
     let out = check(&moto)
         .args(account)
@@ -206,7 +219,7 @@ fn seventeen_regions_in_one_run() {
     let out = check(&moto)
         .args([
             "--accounts",
-            "626262626262",
+            &fresh_account_id('8'),
             "--role-name",
             "tamperwatch-check",
         ])
