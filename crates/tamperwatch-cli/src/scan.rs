@@ -345,5 +345,7 @@ fn skipped(entry: &walkdir::DirEntry) -> bool {
         return name == "CloudTrail-Digest";
     }
     let lower = name.to_ascii_lowercase();
-    !RECORD_FILE_ENDINGS.iter().any(|ending| lower.ends_with(ending))
+    !RECORD_FILE_ENDINGS
+        .iter()
+        .any(|ending| lower.ends_with(ending))
 }

@@ -598,7 +598,10 @@ fn rules_export_sigma_round_trips_every_rule_without_our_keys() {
     for c in catalog.correlations() {
         let rel = c.origin().strip_prefix("rules/").unwrap();
         let text = std::fs::read_to_string(dir.path().join(rel)).unwrap();
-        assert!(!text.contains("\ntests:") && !text.contains("\nresponse:"), "{rel}");
+        assert!(
+            !text.contains("\ntests:") && !text.contains("\nresponse:"),
+            "{rel}"
+        );
         let again = tamperwatch_rules::Correlation::from_yaml(&text, rel).unwrap();
         assert_eq!(again.id(), c.id(), "{rel}");
         assert_eq!(again.rule_refs(), c.rule_refs(), "{rel}");
@@ -806,3 +809,55 @@ fn a_user_correlation_silences_its_base_rules_unless_generate_is_true() {
 }
 
 mod check;
+
+/// A folder scan reads log files, not the README or checksums beside them; a file named on the
+/// command line is read whatever its name.
+#[test]
+fn folder_scan_reads_record_files_only() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("README.md"), "# not a log").unwrap();
+    std::fs::write(dir.path().join("SHA256SUMS"), "abc  x.json.gz").unwrap();
+    std::fs::write(dir.path().join("events.jsonl"), format!("{STOP_LOGGING}\n")).unwrap();
+    std::fs::write(
+        dir.path().join("trail.JSON.GZ"),
+        gzip(STOP_LOGGING.as_bytes()),
+    )
+    .unwrap();
+    let out = tamperwatch()
+        .args(["scan", "--format=jsonl"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let inputs: BTreeSet<String> = jsonl(&out.stdout)
+        .iter()
+        .map(|f| {
+            f["source"]["input"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        inputs,
+        BTreeSet::from(["events.jsonl".to_owned(), "trail.JSON.GZ".to_owned()])
+    );
+    let out = tamperwatch()
+        .arg("scan")
+        .arg(dir.path().join("README.md"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "named on the command line, it is read (and is not JSON)"
+    );
+}
