@@ -4,8 +4,10 @@
 //! The deploy templates route CloudTrail events from EventBridge to the tamperwatch Lambda.
 //! The pattern only narrows what reaches the Lambda, which runs the rules themselves, so it
 //! must be **sound**: it never drops an event a rule would alert on. It is derived from each
-//! rule's necessary constraints ([`Rule::event_sources`], [`Rule::event_names`],
-//! [`Rule::identity_types`]):
+//! rule's necessary constraints
+//! ([`Rule::event_sources`](tamperwatch_rules::Rule::event_sources),
+//! [`Rule::event_names`](tamperwatch_rules::Rule::event_names),
+//! [`Rule::identity_types`](tamperwatch_rules::Rule::identity_types)):
 //!
 //! - `source` is pinned to the `aws.*` sources of the services concerned (`aws.` and the
 //!   eventSource's prefix, so `monitoring.amazonaws.com` arrives as `aws.monitoring`), so a

@@ -1,6 +1,6 @@
 //! `--fix`: the changes tamperwatch can make to put a security service back, and making them.
 //!
-//! Each failing [`CheckResult`](crate::CheckResult) that tamperwatch can repair carries a
+//! Each failing [`CheckResult`] that tamperwatch can repair carries a
 //! [`FixAction`]; [`plan`] collects them (once each) into [`PlannedFix`]es, which print as what
 //! would change (`--dry-run`) and which [`apply`] makes, with the account's credentials, in the
 //! fix's region.
