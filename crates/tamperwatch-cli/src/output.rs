@@ -130,37 +130,7 @@ fn write_correlations(
             )
         })
         .collect();
-    let mut widths = CORRELATION_COLUMNS.map(|c| c.chars().count());
-    for (_, row) in &rows {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let header = Style::new().bold();
-    let line: Vec<String> = CORRELATION_COLUMNS
-        .iter()
-        .zip(widths)
-        .map(|(c, w)| format!("{c:<w$}"))
-        .collect();
-    writeln!(out, "{header}{}{header:#}", line.join("  ").trim_end())?;
-    for (level, row) in &rows {
-        let style = level_style(*level);
-        let cells: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .enumerate()
-            .map(|(i, (c, w))| {
-                let pad = " ".repeat(w.saturating_sub(c.chars().count()));
-                if i == 2 {
-                    format!("{style}{c}{style:#}{pad}")
-                } else {
-                    format!("{c}{pad}")
-                }
-            })
-            .collect();
-        writeln!(out, "{}", cells.join("  ").trim_end())?;
-    }
-    Ok(())
+    write_rows(out, CORRELATION_COLUMNS, 2, &rows)
 }
 
 fn error_json(e: &InputError) -> serde_json::Value {
@@ -296,31 +266,45 @@ fn write_table(out: &mut impl Write, findings: &[Located<'_>]) -> std::io::Resul
             )
         })
         .collect();
-    let mut widths = COLUMNS.map(|c| c.chars().count());
-    for (_, row) in &rows {
+    write_rows(out, COLUMNS, 1, &rows)
+}
+
+/// Writes a table: a bold header, then one line per row, columns padded to their widest cell,
+/// the cell at `level_column` in its level's style.
+fn write_rows<const N: usize>(
+    out: &mut impl Write,
+    columns: [&str; N],
+    level_column: usize,
+    rows: &[(Level, [String; N])],
+) -> std::io::Result<()> {
+    let mut widths = columns.map(|c| c.chars().count());
+    for (_, row) in rows {
         for (w, c) in widths.iter_mut().zip(row) {
             *w = (*w).max(c.chars().count());
         }
     }
     let header = Style::new().bold();
-    let line: Vec<String> = COLUMNS
+    let line: Vec<String> = columns
         .iter()
         .zip(widths)
         .map(|(c, w)| format!("{c:<w$}"))
         .collect();
     writeln!(out, "{header}{}{header:#}", line.join("  ").trim_end())?;
-    for (level, row) in &rows {
+    for (level, row) in rows {
         let style = level_style(*level);
-        let mut cells = Vec::with_capacity(row.len());
-        for (i, (c, w)) in row.iter().zip(widths).enumerate() {
-            let pad = w.saturating_sub(c.chars().count());
-            let text = if i == 1 {
-                format!("{style}{c}{style:#}")
-            } else {
-                c.clone()
-            };
-            cells.push(format!("{text}{}", " ".repeat(pad)));
-        }
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .enumerate()
+            .map(|(i, (c, w))| {
+                let pad = " ".repeat(w.saturating_sub(c.chars().count()));
+                if i == level_column {
+                    format!("{style}{c}{style:#}{pad}")
+                } else {
+                    format!("{c}{pad}")
+                }
+            })
+            .collect();
         writeln!(out, "{}", cells.join("  ").trim_end())?;
     }
     Ok(())
