@@ -133,13 +133,13 @@ fn eventbridge_object(value: &Value) -> Result<Vec<ObjectRef>, NotificationError
         .ok_or_else(|| NotificationError("S3 event from EventBridge without detail".into()))?;
     let d = BucketObject::deserialize(detail)
         .map_err(|e| NotificationError(format!("S3 event from EventBridge: {e}")))?;
-    Ok(is_log_file(&d.object.key)
-        .then(|| ObjectRef {
-            bucket: d.bucket.name,
-            key: d.object.key,
-        })
-        .into_iter()
-        .collect())
+    if !is_log_file(&d.object.key) {
+        return Ok(Vec::new());
+    }
+    Ok(vec![ObjectRef {
+        bucket: d.bucket.name,
+        key: d.object.key,
+    }])
 }
 
 fn s3_event(records: &[Value]) -> Result<Vec<ObjectRef>, NotificationError> {

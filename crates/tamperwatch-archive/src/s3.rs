@@ -92,7 +92,8 @@ pub async fn get_object(
         return Err(too_large());
     }
     let mut body = response.body;
-    let mut bytes = Vec::with_capacity(length.unwrap_or(0).min(limit) as usize);
+    let mut bytes =
+        Vec::with_capacity(usize::try_from(length.unwrap_or(0).min(limit)).unwrap_or(0));
     while let Some(chunk) = body
         .try_next()
         .await
