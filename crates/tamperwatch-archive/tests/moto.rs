@@ -1,0 +1,229 @@
+//! The archive against real S3 and SQS APIs (moto on loopback, started by scripts/test.sh):
+//! walking the layout with filters prunes whole folders and finds exactly the wanted files;
+//! objects come back byte for byte under a size cap; notifications written for a backfill
+//! read back.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use tamperwatch_archive::layout::{Filter, walk};
+use tamperwatch_archive::sqs::Queue;
+use tamperwatch_archive::{FetchError, ObjectRef, S3Url, get_object, notification};
+
+fn moto_url() -> Option<String> {
+    match std::env::var("TAMPERWATCH_TEST_MOTO_URL") {
+        Ok(v) if !v.is_empty() => Some(v),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("TAMPERWATCH_TEST_MOTO_URL is not set: run the tests through scripts/test.sh")
+        }
+        _ => {
+            eprintln!("SKIPPED: TAMPERWATCH_TEST_MOTO_URL is not set (scripts/test.sh sets it)");
+            None
+        }
+    }
+}
+
+fn s3(endpoint: &str) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+fn sqs(endpoint: &str) -> aws_sdk_sqs::Client {
+    let config = aws_sdk_sqs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+        .build();
+    aws_sdk_sqs::Client::from_conf(config)
+}
+
+/// A bucket name no earlier run against the same server used.
+fn fresh(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{prefix}-{}-{}",
+        nanos % 1_000_000_000_000,
+        std::process::id()
+    )
+}
+
+fn log_key(prefix: &str, account: &str, region: &str, day: u8, n: u8) -> String {
+    format!(
+        "{prefix}AWSLogs/o-exampleorg/{account}/CloudTrail/{region}/2026/11/{day:02}/{account}_CloudTrail_{region}_202611{day:02}T0{n}05Z_x{n}.json.gz"
+    )
+}
+
+async fn walked(client: &aws_sdk_s3::Client, url: &S3Url, filter: &Filter) -> (Vec<String>, u64) {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<ObjectRef>(4);
+    let (etx, mut erx) = tokio::sync::mpsc::channel(4);
+    let collect = tokio::spawn(async move {
+        let mut keys = Vec::new();
+        while let Some(o) = rx.recv().await {
+            keys.push(o.key);
+        }
+        keys
+    });
+    let stats = walk(client, url, filter, &tx, &etx).await;
+    drop((tx, etx));
+    assert!(erx.recv().await.is_none(), "no listing errors");
+    (collect.await.unwrap(), stats.list_calls)
+}
+
+#[tokio::test]
+async fn the_layout_is_walked_with_filters() {
+    let Some(moto) = moto_url() else { return };
+    let client = s3(&moto);
+    let bucket = fresh("trail");
+    client.create_bucket().bucket(&bucket).send().await.unwrap();
+    let mut all = Vec::new();
+    for account in ["111111111111", "222222222222"] {
+        for region in ["us-east-1", "eu-west-1"] {
+            for day in [1, 2, 3] {
+                for n in [1, 2] {
+                    all.push(log_key("trail/", account, region, day, n));
+                }
+            }
+        }
+    }
+    let noise = [
+        "trail/AWSLogs/o-exampleorg/111111111111/CloudTrail-Digest/us-east-1/2026/11/02/d.json.gz",
+        "trail/AWSLogs/o-exampleorg/111111111111/CloudTrail/us-east-1/2026/11/02/",
+        "other-tool/logs/2026/11/02/x.json.gz",
+    ];
+    for key in all.iter().map(String::as_str).chain(noise) {
+        client
+            .put_object()
+            .bucket(&bucket)
+            .key(key)
+            .body(b"{}".to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    }
+
+    all.sort(); // S3 lists in key order, and so does the walk.
+
+    // Everything, from the bucket root: the trail prefix is found, other folders left alone.
+    let url: S3Url = format!("s3://{bucket}").parse().unwrap();
+    let (keys, _) = walked(&client, &url, &Filter::default()).await;
+    assert_eq!(keys, all);
+
+    // One account, one region, one day: only that day's folder is listed for objects.
+    let filter = Filter {
+        since: Some("2026-11-02T00:00:00Z".parse().unwrap()),
+        until: Some("2026-11-01T23:59:59Z".parse().unwrap()),
+        accounts: BTreeSet::from(["222222222222".to_owned()]),
+        regions: BTreeSet::from(["eu-west-1".to_owned()]),
+    };
+    let (keys, calls) = walked(&client, &url, &filter).await;
+    // until 2026-11-01T23:59 reaches the 2nd's folder (late deliveries); since keeps the 1st out.
+    assert_eq!(
+        keys,
+        [
+            log_key("trail/", "222222222222", "eu-west-1", 2, 1),
+            log_key("trail/", "222222222222", "eu-west-1", 2, 2)
+        ]
+    );
+    // Searching for AWSLogs/: the root, other-tool/, other-tool/logs/ (three levels at most),
+    // trail/; then AWSLogs/, o-exampleorg/, the account, CloudTrail/, the region, the year,
+    // the month and the day: one listing per folder on the way, none for the other accounts,
+    // regions or days.
+    assert_eq!(calls, 12);
+
+    // Starting deeper in the layout works the same.
+    let deep: S3Url = format!(
+        "s3://{bucket}/trail/AWSLogs/o-exampleorg/111111111111/CloudTrail/us-east-1/2026/11/"
+    )
+    .parse()
+    .unwrap();
+    let (keys, _) = walked(&client, &deep, &Filter::default()).await;
+    assert_eq!(keys.len(), 6);
+
+    // Files outside the layout are listed flat.
+    let flat: S3Url = format!("s3://{bucket}/other-tool/").parse().unwrap();
+    let (keys, _) = walked(&client, &flat, &Filter::default()).await;
+    assert_eq!(keys, ["other-tool/logs/2026/11/02/x.json.gz"]);
+}
+
+#[tokio::test]
+async fn objects_are_fetched_whole_under_a_cap() {
+    let Some(moto) = moto_url() else { return };
+    let client = s3(&moto);
+    let bucket = fresh("fetch");
+    client.create_bucket().bucket(&bucket).send().await.unwrap();
+    let body: Vec<u8> = (0..=255u8).cycle().take(100_000).collect();
+    client
+        .put_object()
+        .bucket(&bucket)
+        .key("k.json.gz")
+        .body(body.clone().into())
+        .send()
+        .await
+        .unwrap();
+    let object = ObjectRef {
+        bucket: bucket.clone(),
+        key: "k.json.gz".into(),
+    };
+    assert_eq!(get_object(&client, &object, 1 << 20).await.unwrap(), body);
+    assert!(matches!(
+        get_object(&client, &object, 1000).await,
+        Err(FetchError::TooLarge { .. })
+    ));
+    let missing = ObjectRef {
+        bucket,
+        key: "missing.json.gz".into(),
+    };
+    let error = get_object(&client, &missing, 1 << 20).await.unwrap_err();
+    assert!(error.to_string().contains("missing.json.gz"), "{error}");
+}
+
+#[tokio::test]
+async fn backfill_messages_read_back_and_delete() {
+    let Some(moto) = moto_url() else { return };
+    let client = sqs(&moto);
+    let name = fresh("backfill");
+    let url = client
+        .create_queue()
+        .queue_name(&name)
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    let queue = Queue::new(client, url);
+    let groups: Vec<Vec<ObjectRef>> = (0..12)
+        .map(|i| {
+            vec![ObjectRef {
+                bucket: "trail".into(),
+                key: format!("AWSLogs/k {i}+é.json.gz"),
+            }]
+        })
+        .collect();
+    assert_eq!(queue.enqueue(&groups).await.unwrap(), 12);
+    let mut read = Vec::new();
+    while read.len() < 12 {
+        let messages = queue.receive(1).await.unwrap();
+        assert!(!messages.is_empty(), "all 12 messages come back");
+        for m in messages {
+            read.extend(notification::objects(&m.body).unwrap().unwrap());
+            queue.delete(&m).await.unwrap();
+        }
+    }
+    read.sort();
+    let mut expected: Vec<ObjectRef> = groups.into_iter().flatten().collect();
+    expected.sort();
+    assert_eq!(read, expected);
+    assert!(queue.receive(0).await.unwrap().is_empty(), "deleted");
+}
