@@ -77,6 +77,14 @@ pub struct LookupError {
     pub message: String,
 }
 
+/// A CloudTrail client for `region`.
+pub fn client(sdk: &aws_types::SdkConfig, region: &str) -> Client {
+    let config = aws_sdk_cloudtrail::config::Builder::from(sdk)
+        .region(aws_sdk_cloudtrail::config::Region::new(region.to_owned()))
+        .build();
+    Client::from_conf(config)
+}
+
 /// Runs each lookup in turn between `since` and `until` (CloudTrail keeps 90 days), sending
 /// every page of events not already sent to `tx`. Stops when the receiver is gone.
 pub async fn lookup(

@@ -1,8 +1,12 @@
 //! `s3://` URLs and reading one object.
 
 use aws_sdk_s3::Client;
+use aws_types::SdkConfig;
+use futures_util::StreamExt as _;
+use tokio::sync::mpsc::Sender;
 
 use crate::ObjectRef;
+use crate::layout::{Filter, ListError, walk};
 
 /// `s3://bucket/prefix`: a bucket and a key prefix (possibly empty).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +109,131 @@ pub async fn get_object(
         bytes.extend_from_slice(&chunk);
     }
     Ok(bytes)
+}
+
+/// An S3 client for `bucket`: in the bucket's own region when `GetBucketLocation` tells it
+/// (a client in another region gets redirects), else in the configured one. Path-style
+/// addressing when a custom endpoint is configured (a local S3 such as moto).
+pub async fn client_for_bucket(sdk: &SdkConfig, bucket: &str) -> Client {
+    let custom_endpoint = sdk.endpoint_url().is_some();
+    let build = |region: Option<aws_sdk_s3::config::Region>| {
+        let mut config = aws_sdk_s3::config::Builder::from(sdk).force_path_style(custom_endpoint);
+        if let Some(r) = region {
+            config = config.region(r);
+        }
+        Client::from_conf(config.build())
+    };
+    let client = build(None);
+    let Ok(location) = client.get_bucket_location().bucket(bucket).send().await else {
+        return client;
+    };
+    // No constraint means us-east-1; `EU` is eu-west-1's old name.
+    let region = match location.location_constraint().map(|c| c.as_str()) {
+        None | Some("") => "us-east-1",
+        Some("EU") => "eu-west-1",
+        Some(r) => r,
+    };
+    if sdk.region().is_some_and(|r| r.as_ref() == region) {
+        client
+    } else {
+        build(Some(aws_sdk_s3::config::Region::new(region.to_owned())))
+    }
+}
+
+/// Fetches objects from any bucket, each through a client in its bucket's region (made once
+/// per bucket): what following a queue of notifications needs.
+#[derive(Debug)]
+pub struct Fetcher {
+    sdk: SdkConfig,
+    clients: tokio::sync::Mutex<std::collections::HashMap<String, Client>>,
+}
+
+impl Fetcher {
+    /// A fetcher using `sdk`'s credentials.
+    pub fn new(sdk: SdkConfig) -> Fetcher {
+        Fetcher {
+            sdk,
+            clients: tokio::sync::Mutex::default(),
+        }
+    }
+
+    /// Fetches `objects`, `concurrency` at a time, each capped at `limit` bytes; results in
+    /// the order of `objects`.
+    pub async fn fetch(
+        &self,
+        objects: &[ObjectRef],
+        concurrency: usize,
+        limit: u64,
+    ) -> Vec<Result<Vec<u8>, FetchError>> {
+        futures_util::stream::iter(objects)
+            .map(|object| async move {
+                let client = self.client(&object.bucket).await;
+                get_object(&client, object, limit).await
+            })
+            .buffered(concurrency.max(1))
+            .collect()
+            .await
+    }
+
+    async fn client(&self, bucket: &str) -> Client {
+        let mut clients = self.clients.lock().await;
+        if let Some(c) = clients.get(bucket) {
+            return c.clone();
+        }
+        let c = client_for_bucket(&self.sdk, bucket).await;
+        clients.insert(bucket.to_owned(), c.clone());
+        c
+    }
+}
+
+/// One object of a walk: its bytes as stored, or why they could not be read.
+#[derive(Debug)]
+pub struct Fetched {
+    /// Its position in key order among the objects of the walk.
+    pub index: u64,
+    /// The object.
+    pub object: ObjectRef,
+    /// Its bytes.
+    pub bytes: Result<Vec<u8>, FetchError>,
+}
+
+/// Walks `url` with `filter` ([`walk`]) and fetches every object found, `concurrency` GETs in
+/// flight, each capped at `limit` bytes, sending them to `tx` as they arrive (in any order:
+/// [`Fetched::index`] gives the key order). Memory stays bounded: the walk waits while the
+/// fetches are behind, and the fetches wait while `tx` is full.
+pub async fn fetch_all(
+    client: &Client,
+    url: &S3Url,
+    filter: &Filter,
+    concurrency: usize,
+    limit: u64,
+    tx: &Sender<Fetched>,
+    errors: &Sender<ListError>,
+) {
+    let (keys_tx, keys_rx) = tokio::sync::mpsc::channel::<ObjectRef>(concurrency.max(1) * 4);
+    let listing = async {
+        walk(client, url, filter, &keys_tx, errors).await;
+        drop(keys_tx);
+    };
+    let keys = futures_util::stream::unfold((keys_rx, 0u64), |(mut rx, index)| async move {
+        let object = rx.recv().await?;
+        Some(((index, object), (rx, index + 1)))
+    });
+    let fetching = keys
+        .map(|(index, object)| async move {
+            let bytes = get_object(client, &object, limit).await;
+            Fetched {
+                index,
+                object,
+                bytes,
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .for_each(|fetched| async {
+            // A receiver gone means the scan stopped: nothing more to do.
+            let _ = tx.send(fetched).await;
+        });
+    tokio::join!(listing, fetching);
 }
 
 #[cfg(test)]

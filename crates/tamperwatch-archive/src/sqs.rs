@@ -28,6 +28,22 @@ pub fn queue_url(spec: &str) -> Result<String, String> {
     Ok(url)
 }
 
+/// The region in a queue URL's host: `sqs.REGION.amazonaws.com[.cn]` or the legacy
+/// `REGION.queue.amazonaws.com`.
+fn region_of(url: &str) -> Option<String> {
+    let host = url.split_once("://")?.1.split('/').next()?;
+    let region = host
+        .strip_prefix("sqs.")
+        .and_then(|h| h.split_once(".amazonaws.com"))
+        .or_else(|| host.split_once(".queue.amazonaws.com"))?
+        .0;
+    let valid = !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    valid.then(|| region.to_owned())
+}
+
 /// One message received.
 #[derive(Debug, Clone)]
 pub struct Message {
@@ -63,6 +79,16 @@ impl Queue {
     /// The queue at `url`.
     pub fn new(client: Client, url: String) -> Queue {
         Queue { client, url }
+    }
+
+    /// The queue at `url`, with a client in the queue's region (read from an
+    /// `sqs.REGION.amazonaws.com` URL; else the configured region, as for a local endpoint).
+    pub fn connect(sdk: &aws_types::SdkConfig, url: String) -> Queue {
+        let mut config = aws_sdk_sqs::config::Builder::from(sdk);
+        if let Some(region) = region_of(&url) {
+            config = config.region(aws_sdk_sqs::config::Region::new(region));
+        }
+        Queue::new(Client::from_conf(config.build()), url)
     }
 
     /// The queue URL.

@@ -160,7 +160,7 @@ async fn run_async(args: &CheckArgs) -> anyhow::Result<ExitCode> {
 
 /// Configuration from the environment (credentials, profile, `AWS_ENDPOINT_URL`), us-east-1
 /// when no region is set, standard retries (throttling backs off) and bounded timeouts.
-async fn load_sdk(max_attempts: u32) -> SdkConfig {
+pub(crate) async fn load_sdk(max_attempts: u32) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(RegionProviderChain::default_provider().or_else("us-east-1"))
         .retry_config(RetryConfig::standard().with_max_attempts(max_attempts.max(1)))

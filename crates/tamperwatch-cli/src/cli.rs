@@ -31,6 +31,10 @@ pub enum Command {
     /// TAMPERWATCH_* variables or --config (the Lambda's code path); `--test` sends a marked
     /// test alert through every channel. Exit codes: 0 delivered, 2 a delivery failed.
     Notify(crate::notify::NotifyArgs),
+    /// Enqueue an S3 archive's log files for the deployed Lambda fleet to scan (an S3 event
+    /// notification per group of files, to the stack's queue). Exit codes: 0 enqueued, 2 some
+    /// folders could not be listed (the rest was enqueued).
+    Backfill(crate::backfill::BackfillArgs),
 }
 
 /// Which rules to use: the built-in catalog and the user's own.
@@ -53,18 +57,43 @@ pub struct RuleArgs {
 /// `tamperwatch scan`.
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Files and folders to scan (folders recursively), or `-` for stdin. Any envelope:
-    /// CloudTrail log files (gzipped or not), EventBridge events, JSON arrays, JSON Lines,
-    /// CloudWatch Logs subscription payloads, LookupEvents output.
-    #[arg(value_name = "PATH", required = true)]
+    /// What to scan: files and folders (folders recursively), `-` for stdin,
+    /// `s3://BUCKET[/PREFIX]` (CloudTrail's layout is understood: the filters below skip
+    /// whole folders), or `sqs://QUEUE_URL` (followed until stopped: each new-log-file
+    /// notification's files are scanned, then the message deleted). Any envelope: CloudTrail
+    /// log files (gzipped or not), EventBridge events, JSON arrays, JSON Lines, CloudWatch Logs
+    /// subscription payloads, LookupEvents output.
+    #[arg(value_name = "PATH", required_unless_present = "lookup")]
     pub paths: Vec<PathBuf>,
+    /// Also ask CloudTrail's LookupEvents (the last 90 days of management events, no trail
+    /// needed) in --regions (default: the configured region).
+    #[arg(long)]
+    pub lookup: bool,
+    /// Which records: time, accounts, regions.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// S3 objects downloaded at once.
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub concurrency: usize,
+    /// Attempts per AWS call (throttling is retried with backoff; LookupEvents allows two
+    /// calls a second).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 8,
+        env = "TAMPERWATCH_MAX_ATTEMPTS"
+    )]
+    pub max_attempts: u32,
+    /// With sqs://: stop once the queue is empty instead of waiting for more.
+    #[arg(long)]
+    pub drain: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Order of findings: as found in the input, or by event time.
     #[arg(long, value_enum, default_value_t = SortOrder::Input)]
     pub sort: SortOrder,
-    /// No summary line on stderr.
+    /// No progress line and no summary line on stderr.
     #[arg(long, short)]
     pub quiet: bool,
     /// The most bytes one input file may hold, or decompress to (guards against gzip bombs).
@@ -80,6 +109,24 @@ pub struct ScanArgs {
     /// Which rules.
     #[command(flatten)]
     pub rules: RuleArgs,
+}
+
+/// Which records count, for `scan` and `backfill`; in an S3 archive they also skip whole
+/// folders of CloudTrail's layout.
+#[derive(Debug, Args, Clone)]
+pub struct FilterArgs {
+    /// Only records from this time on: RFC 3339, a date, or an age (30m, 12h, 7d, 2w).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only records up to this time: RFC 3339, a date, or an age (30m, 12h, 7d, 2w).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Only these accounts (comma-separated).
+    #[arg(long, value_name = "ID,...", value_delimiter = ',')]
+    pub accounts: Vec<String>,
+    /// Only these regions (comma-separated); for --lookup, `all` is every enabled region.
+    #[arg(long, value_name = "REGION,...", value_delimiter = ',')]
+    pub regions: Vec<String>,
 }
 
 /// Output formats.

@@ -1,11 +1,15 @@
 //! `tamperwatch`: find tampering with AWS security services in CloudTrail.
 
+mod backfill;
 mod check;
 mod cli;
 mod export;
+mod follow;
 mod lint;
 mod notify;
 mod output;
+mod progress;
+mod remote;
 mod rules;
 mod scan;
 
@@ -22,6 +26,7 @@ fn main() -> ExitCode {
         Command::Rules(command) => rules::run(command),
         Command::Check(args) => check::run(&args),
         Command::Notify(args) => notify::run(&args),
+        Command::Backfill(args) => backfill::run(&args),
     };
     match result {
         Ok(code) => code,

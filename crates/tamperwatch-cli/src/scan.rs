@@ -1,5 +1,6 @@
 //! `tamperwatch scan`: inputs in, findings out, in parallel, in stable order.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -8,24 +9,35 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use rayon::prelude::*;
+use tamperwatch_archive::S3Url;
+use tamperwatch_archive::layout::{Filter, parse_time};
+use tamperwatch_archive::sqs::queue_url;
 use tamperwatch_detect::{Detector, Finding};
 use tamperwatch_event::{Keys, Limits, Location, ReadError, Record, Visit};
 use tamperwatch_rules::{CorrelationFinding, Correlator, Level, Observation};
 
-use crate::cli::{ScanArgs, SortOrder};
+use crate::cli::{FilterArgs, ScanArgs, SortOrder};
 use crate::output;
+use crate::progress::Progress;
 use crate::rules::load_detector;
 
 /// How many errors of one input are kept to print; the rest are counted.
 const ERRORS_SHOWN_PER_INPUT: usize = 10;
 
-/// One input: a file, or stdin.
-#[derive(Debug, Clone)]
+/// One input: a file, stdin, or bytes fetched from AWS.
+#[derive(Debug)]
 pub enum Input {
     /// A file.
     File(PathBuf),
     /// Standard input.
     Stdin,
+    /// Bytes already read (an S3 object, a page of LookupEvents), or why they could not be.
+    Loaded {
+        /// How the input is named in output (`s3://bucket/key`, `lookup:REGION:...`).
+        name: String,
+        /// Its bytes, as stored.
+        bytes: Result<Vec<u8>, String>,
+    },
 }
 
 impl Input {
@@ -34,6 +46,7 @@ impl Input {
         match self {
             Input::File(path) => path.display().to_string(),
             Input::Stdin => "-".to_owned(),
+            Input::Loaded { name, .. } => name.clone(),
         }
     }
 }
@@ -118,12 +131,18 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         max_decompressed: args.max_file_size,
         ..Limits::default()
     };
+    let filter = record_filter(&args.filter)?;
+    let sources = Sources::parse(&args.paths, args.lookup)?;
+    if let Some(queue) = &sources.queue {
+        return crate::follow::run(args, &detector, &limits, &filter, queue);
+    }
     let started = Instant::now();
-    let (inputs, mut walk_errors) = expand(&args.paths);
-    let mut result = scan(&detector, &inputs, &limits);
-    result.summary.errors += walk_errors.len() as u64;
-    walk_errors.append(&mut result.errors);
-    result.errors = walk_errors;
+    let progress = Progress::new(args.quiet);
+    let remote = crate::remote::start(args, &sources, &filter, &detector)?;
+    let local = local_jobs(&sources.local);
+    let jobs = local.chain(remote.into_iter().flatten());
+    let mut result = scan(&detector, jobs, &limits, &filter, &progress);
+    progress.finish();
     result.summary.elapsed = started.elapsed();
     if args.sort == SortOrder::Time {
         // A stable sort: findings with the same time stay in input order.
@@ -135,27 +154,147 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     if args.notify {
         crate::notify::send_findings(result.findings.iter().map(|l| &l.finding))?;
     }
-    Ok(if result.summary.errors > 0 {
+    Ok(exit_code(&result.summary))
+}
+
+/// 2 if anything could not be read, else 1 if anything was found, else 0.
+pub fn exit_code(summary: &Summary) -> ExitCode {
+    if summary.errors > 0 {
         ExitCode::from(2)
-    } else if result.summary.findings > 0 {
+    } else if summary.findings > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    })
+    }
 }
 
-/// Scans inputs in parallel; results come back in input order whatever the scheduling.
-pub fn scan<'r>(detector: &'r Detector, inputs: &[Input], limits: &Limits) -> ScanResult<'r> {
-    let per_input: Vec<InputResult<'r>> = inputs
-        .par_iter()
-        .map(|input| scan_input(detector, input, limits))
-        .collect();
-    let mut result = ScanResult::default();
+/// `--since`, `--until`, `--accounts`, `--regions`: which records count. `all` regions
+/// means no region filter.
+pub fn record_filter(args: &FilterArgs) -> anyhow::Result<Filter> {
+    let now = jiff::Timestamp::now();
+    let time = |t: &Option<String>, flag: &str| {
+        t.as_deref()
+            .map(|t| parse_time(t, now).map_err(|e| anyhow::anyhow!("{flag}: {e}")))
+            .transpose()
+    };
+    let filter = Filter {
+        since: time(&args.since, "--since")?,
+        until: time(&args.until, "--until")?,
+        accounts: args.accounts.iter().cloned().collect(),
+        regions: args
+            .regions
+            .iter()
+            .filter(|r| *r != "all")
+            .cloned()
+            .collect(),
+    };
+    if let (Some(s), Some(u)) = (filter.since, filter.until)
+        && s > u
+    {
+        anyhow::bail!("--since {s} is after --until {u}");
+    }
+    Ok(filter)
+}
+
+/// What the positional arguments name.
+#[derive(Debug, Default)]
+pub struct Sources {
+    /// Files, folders and `-`, with their position on the command line.
+    pub local: Vec<(usize, PathBuf)>,
+    /// `s3://` archives, with their position.
+    pub s3: Vec<(usize, S3Url)>,
+    /// An `sqs://` queue to follow.
+    pub queue: Option<String>,
+    /// `--lookup`: CloudTrail LookupEvents, after everything else.
+    pub lookup: bool,
+}
+
+impl Sources {
+    /// Sorts the arguments; an `sqs://` queue must be the only one (it is followed until
+    /// stopped, while other sources end).
+    pub fn parse(paths: &[PathBuf], lookup: bool) -> anyhow::Result<Sources> {
+        let mut sources = Sources {
+            lookup,
+            ..Sources::default()
+        };
+        for (i, path) in paths.iter().enumerate() {
+            match path.to_str() {
+                Some(s) if s.starts_with("s3://") => {
+                    sources.s3.push((i, s.parse().map_err(anyhow::Error::msg)?));
+                }
+                Some(s) if s.starts_with("sqs://") => {
+                    if paths.len() > 1 || lookup {
+                        anyhow::bail!(
+                            "an sqs:// queue is followed until stopped: scan it on its own"
+                        );
+                    }
+                    sources.queue = Some(queue_url(s).map_err(anyhow::Error::msg)?);
+                }
+                _ => sources.local.push((i, path.clone())),
+            }
+        }
+        Ok(sources)
+    }
+
+    /// Whether anything is read from AWS.
+    pub fn remote(&self) -> bool {
+        !self.s3.is_empty() || self.lookup
+    }
+}
+
+/// One input to scan, and where its findings go in the output order: by the position of its
+/// source on the command line, then its position within that source.
+#[derive(Debug)]
+pub struct Job {
+    /// The output order.
+    pub order: (usize, u64, u64),
+    /// What to read.
+    pub input: Input,
+}
+
+/// Scans inputs in parallel, as they come; findings come back in input order whatever the
+/// scheduling. Only inputs with something to report are kept until the end, so memory does
+/// not grow with the number of inputs.
+pub fn scan<'r>(
+    detector: &'r Detector,
+    jobs: impl Iterator<Item = Job> + Send,
+    limits: &Limits,
+    filter: &Filter,
+    progress: &Progress,
+) -> ScanResult<'r> {
+    let (mut kept, summary) = jobs
+        .par_bridge()
+        .fold(
+            || (Vec::new(), Summary::default()),
+            |(mut kept, mut summary), job| {
+                let r = scan_input(detector, &job.input, limits, filter);
+                progress.input(r.bytes, r.records, r.findings.len() as u64);
+                summary.inputs += 1;
+                summary.records += r.records;
+                summary.errors += r.error_count;
+                if !(r.findings.is_empty() && r.errors.is_empty() && r.observations.is_empty()) {
+                    kept.push((job.order, r));
+                }
+                (kept, summary)
+            },
+        )
+        .reduce(
+            || (Vec::new(), Summary::default()),
+            |(mut a, mut sa), (b, sb)| {
+                a.extend(b);
+                sa.inputs += sb.inputs;
+                sa.records += sb.records;
+                sa.errors += sb.errors;
+                (a, sa)
+            },
+        );
+    kept.sort_by_key(|(order, _)| *order);
+    let mut result = ScanResult {
+        summary,
+        ..ScanResult::default()
+    };
     let mut observations = Vec::new();
-    for r in per_input {
-        result.summary.inputs += 1;
-        result.summary.records += r.records;
-        result.summary.errors += r.error_count;
+    for (_, r) in kept {
         for f in &r.findings {
             result.summary.findings += 1;
             *result.summary.by_level.entry(f.finding.level).or_default() += 1;
@@ -190,6 +329,7 @@ fn correlate(detector: &Detector, mut observations: Vec<Observation>) -> Vec<Cor
 }
 
 struct InputResult<'r> {
+    bytes: u64,
     records: u64,
     findings: Vec<Located<'r>>,
     observations: Vec<Observation>,
@@ -197,11 +337,18 @@ struct InputResult<'r> {
     error_count: u64,
 }
 
-fn scan_input<'r>(detector: &'r Detector, input: &Input, limits: &Limits) -> InputResult<'r> {
+fn scan_input<'r>(
+    detector: &'r Detector,
+    input: &Input,
+    limits: &Limits,
+    filter: &Filter,
+) -> InputResult<'r> {
     let name = input.name();
     let mut visit = ScanVisit {
         detector,
+        filter: (*filter != Filter::default()).then_some(filter),
         result: InputResult {
+            bytes: 0,
             records: 0,
             findings: Vec::new(),
             observations: Vec::new(),
@@ -211,15 +358,26 @@ fn scan_input<'r>(detector: &'r Detector, input: &Input, limits: &Limits) -> Inp
         name: &name,
         buffer: Vec::new(),
     };
-    match read_input(input, limits.max_decompressed) {
-        Ok(bytes) => tamperwatch_event::read(&bytes, limits, &mut visit),
-        Err(e) => visit.push_error(None, format!("{e:#}")),
+    let bytes = match input {
+        Input::Loaded { bytes, .. } => bytes.as_deref().map(Cow::Borrowed).map_err(Clone::clone),
+        _ => read_input(input, limits.max_decompressed)
+            .map(Cow::Owned)
+            .map_err(|e| format!("{e:#}")),
+    };
+    match bytes {
+        Ok(bytes) => {
+            visit.result.bytes = bytes.len() as u64;
+            tamperwatch_event::read(&bytes, limits, &mut visit);
+        }
+        Err(message) => visit.push_error(None, message),
     }
     visit.result
 }
 
 struct ScanVisit<'r, 'n> {
     detector: &'r Detector,
+    /// Set when some records are to be left out.
+    filter: Option<&'n Filter>,
     result: InputResult<'r>,
     name: &'n str,
     buffer: Vec<Finding<'r>>,
@@ -249,6 +407,11 @@ impl Visit for ScanVisit<'_, '_> {
 
     fn record(&mut self, at: Location, record: Record<'_>) {
         self.result.records += 1;
+        if let Some(filter) = self.filter
+            && !wanted(filter, &record)
+        {
+            return;
+        }
         if let Err(e) =
             self.detector
                 .detect_observed(&record, &mut self.buffer, &mut self.result.observations)
@@ -270,6 +433,22 @@ impl Visit for ScanVisit<'_, '_> {
     }
 }
 
+/// Whether a record passes `--since`/`--until`/`--accounts`/`--regions`. A record whose time
+/// cannot be read is kept: leaving it out could hide tampering.
+fn wanted(filter: &Filter, record: &Record<'_>) -> bool {
+    let time_ok = record
+        .event_time
+        .as_deref()
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+        .is_none_or(|t| filter.time(t));
+    time_ok
+        && record.account_id().is_none_or(|a| filter.account(a))
+        && record
+            .aws_region
+            .as_deref()
+            .is_none_or(|r| filter.region(r))
+}
+
 /// Reads a whole input, refusing one larger than `limit` bytes.
 fn read_input(input: &Input, limit: u64) -> anyhow::Result<Vec<u8>> {
     let mut bytes = Vec::new();
@@ -284,6 +463,7 @@ fn read_input(input: &Input, limit: u64) -> anyhow::Result<Vec<u8>> {
                 .read_to_end(&mut bytes)
                 .context("cannot read")?;
         }
+        Input::Loaded { name, .. } => anyhow::bail!("{name} is already loaded"),
         Input::Stdin => {
             std::io::stdin()
                 .lock()
@@ -298,38 +478,40 @@ fn read_input(input: &Input, limit: u64) -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Turns the paths given into inputs: folders are walked recursively in name order, taking the
-/// files whose names end in [`RECORD_FILE_ENDINGS`] and leaving out hidden entries and
-/// CloudTrail's digest files (`CloudTrail-Digest/`, which hold no records). A file named on the
-/// command line is always read, whatever its name.
-pub fn expand(paths: &[PathBuf]) -> (Vec<Input>, Vec<InputError>) {
-    let mut inputs = Vec::new();
-    let mut errors = Vec::new();
-    for path in paths {
-        if path == Path::new("-") {
-            inputs.push(Input::Stdin);
-            continue;
-        }
-        let walker = walkdir::WalkDir::new(path)
-            .follow_links(true)
-            .sort_by_file_name()
+/// Turns the paths given into jobs, lazily: folders are walked recursively in name order
+/// as the scan goes, taking the files whose names end in [`RECORD_FILE_ENDINGS`] and leaving
+/// out hidden entries and CloudTrail's digest files (`CloudTrail-Digest/`, which hold no
+/// records). A file named on the command line is always read, whatever its name. A folder
+/// that cannot be read becomes an input that reports why.
+pub fn local_jobs(paths: &[(usize, PathBuf)]) -> impl Iterator<Item = Job> + Send + '_ {
+    paths.iter().flat_map(|(source, path)| {
+        let stdin = (path == Path::new("-")).then_some(Input::Stdin);
+        let walker = (stdin.is_none()).then(|| {
+            walkdir::WalkDir::new(path)
+                .follow_links(true)
+                .sort_by_file_name()
+                .into_iter()
+                .filter_entry(|e| e.depth() == 0 || !skipped(e))
+                .filter_map(move |entry| match entry {
+                    Ok(e) if e.file_type().is_file() => Some(Input::File(e.into_path())),
+                    Ok(_) => None,
+                    Err(e) => Some(Input::Loaded {
+                        name: e.path().unwrap_or(path).display().to_string(),
+                        bytes: Err(e
+                            .io_error()
+                            .map_or_else(|| e.to_string(), ToString::to_string)),
+                    }),
+                })
+        });
+        stdin
             .into_iter()
-            .filter_entry(|e| e.depth() == 0 || !skipped(e));
-        for entry in walker {
-            match entry {
-                Ok(e) if e.file_type().is_file() => inputs.push(Input::File(e.into_path())),
-                Ok(_) => {}
-                Err(e) => errors.push(InputError {
-                    input: e.path().unwrap_or(path).display().to_string(),
-                    at: None,
-                    message: e
-                        .io_error()
-                        .map_or_else(|| e.to_string(), ToString::to_string),
-                }),
-            }
-        }
-    }
-    (inputs, errors)
+            .chain(walker.into_iter().flatten())
+            .zip(0u64..)
+            .map(|(input, n)| Job {
+                order: (*source, n, 0),
+                input,
+            })
+    })
 }
 
 /// The endings of the files a folder scan reads: CloudTrail log files (`.json.gz`), JSON, JSON

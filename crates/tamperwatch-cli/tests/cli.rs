@@ -809,6 +809,7 @@ fn a_user_correlation_silences_its_base_rules_unless_generate_is_true() {
 }
 
 mod check;
+mod hunt;
 
 /// A folder scan reads log files, not the README or checksums beside them; a file named on the
 /// command line is read whatever its name.

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::{jsonl, tamperwatch};
 
-fn moto_url() -> Option<String> {
+pub(crate) fn moto_url() -> Option<String> {
     match std::env::var("TAMPERWATCH_TEST_MOTO_URL") {
         Ok(v) if !v.is_empty() => Some(v),
         _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
@@ -25,9 +25,16 @@ fn moto_url() -> Option<String> {
 /// `tamperwatch check` aimed at `endpoint` with test credentials, isolated from the user's AWS
 /// configuration, one attempt per call (moto answers what it lacks with 404/500).
 fn check(endpoint: &str) -> assert_cmd::Command {
+    let mut cmd = against(endpoint);
+    cmd.arg("check");
+    cmd
+}
+
+/// `tamperwatch` aimed at `endpoint` (moto) with test credentials, isolated from the user's
+/// AWS configuration and tamperwatch's own variables, one attempt per call.
+pub(crate) fn against(endpoint: &str) -> assert_cmd::Command {
     let mut cmd = tamperwatch();
-    cmd.arg("check")
-        .env("AWS_ENDPOINT_URL", endpoint)
+    cmd.env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", "us-east-1")

@@ -1,0 +1,376 @@
+//! Hunting in AWS, against moto: `scan s3://` with the layout's filters, `scan sqs://`
+//! deleting only what was handled, `backfill`, and `--lookup`'s error path (moto has no
+//! LookupEvents; the lookup itself is tested with SDK mocks in tamperwatch-archive).
+
+use std::collections::BTreeSet;
+
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use serde_json::Value;
+
+use super::check::{against, moto_url};
+use super::{gzip, jsonl};
+
+const A: &str = "111111111111";
+const B: &str = "222222222222";
+
+fn s3(endpoint: &str) -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+fn sqs(endpoint: &str) -> aws_sdk_sqs::Client {
+    let conf = aws_sdk_sqs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+        .build();
+    aws_sdk_sqs::Client::from_conf(conf)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A name no earlier run against the same server used.
+fn fresh(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{prefix}-{}-{}",
+        nanos % 1_000_000_000_000,
+        std::process::id()
+    )
+}
+
+fn record(id: &str, account: &str, region: &str, time: &str, name: &str) -> String {
+    format!(
+        r#"{{"eventVersion":"1.09","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::{account}:user/mallory","accountId":"{account}","userName":"mallory"}},"eventTime":"{time}","eventSource":"cloudtrail.amazonaws.com","eventName":"{name}","awsRegion":"{region}","sourceIPAddress":"203.0.113.7","userAgent":"aws-cli/2.17.32","requestParameters":{{"name":"trail"}},"eventID":"{id}","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"{account}"}}"#
+    )
+}
+
+fn log_file(records: &[String]) -> Vec<u8> {
+    gzip(format!(r#"{{"Records":[{}]}}"#, records.join(",")).as_bytes())
+}
+
+fn key(account: &str, region: &str, day: u8) -> String {
+    format!(
+        "AWSLogs/o-exampleorg/{account}/CloudTrail/{region}/2026/11/{day:02}/{account}_CloudTrail_{region}_202611{day:02}T1005Z_f.json.gz"
+    )
+}
+
+/// Two accounts, two regions, three days: each day's file has a StopLogging at 10:00 and a
+/// read-only call; account A's us-east-1 file of the 2nd also holds a StopLogging of 23:58
+/// on the 1st, delivered after midnight.
+fn archive(endpoint: &str) -> (String, Vec<String>) {
+    let client = s3(endpoint);
+    let bucket = fresh("hunt");
+    let mut tampering = Vec::new();
+    runtime().block_on(async {
+        client.create_bucket().bucket(&bucket).send().await.unwrap();
+        for account in [A, B] {
+            for region in ["eu-west-1", "us-east-1"] {
+                for day in 1..=3u8 {
+                    let id = format!("stop-{account}-{region}-{day}");
+                    let mut records = vec![
+                        record(
+                            &id,
+                            account,
+                            region,
+                            &format!("2026-11-{day:02}T10:00:00Z"),
+                            "StopLogging",
+                        ),
+                        record(
+                            &format!("read-{id}"),
+                            account,
+                            region,
+                            &format!("2026-11-{day:02}T10:01:00Z"),
+                            "DescribeTrails",
+                        ),
+                    ];
+                    tampering.push(id);
+                    if (account, region, day) == (A, "us-east-1", 2) {
+                        records.insert(
+                            0,
+                            record(
+                                "late",
+                                A,
+                                "us-east-1",
+                                "2026-11-01T23:58:00Z",
+                                "StopLogging",
+                            ),
+                        );
+                        tampering.push("late".into());
+                    }
+                    client
+                        .put_object()
+                        .bucket(&bucket)
+                        .key(key(account, region, day))
+                        .body(log_file(&records).into())
+                        .send()
+                        .await
+                        .unwrap();
+                }
+            }
+        }
+    });
+    (bucket, tampering)
+}
+
+fn event_ids(findings: &[Value]) -> Vec<String> {
+    findings
+        .iter()
+        .map(|f| f["event"]["eventID"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn an_s3_archive_is_scanned_with_the_layout_filters() {
+    let Some(moto) = moto_url() else { return };
+    let (bucket, tampering) = archive(&moto);
+
+    // Everything: every StopLogging, in key order then file order; nothing read-only.
+    let out = against(&moto)
+        .args(["scan", "--format", "jsonl", &format!("s3://{bucket}")])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let found = event_ids(&jsonl(&out.stdout));
+    assert_eq!(found.len(), tampering.len());
+    assert_eq!(
+        found.iter().collect::<BTreeSet<_>>(),
+        tampering.iter().collect::<BTreeSet<_>>()
+    );
+    assert_eq!(found[0], format!("stop-{A}-eu-west-1-1"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("scanned 12 inputs, 25 records"), "{stderr}");
+
+    // One account, one region, the evening of the 1st: the late-delivered record only (it
+    // sits in the 2nd's folder); the 1st's 10:00 event is before --since.
+    let out = against(&moto)
+        .args([
+            "scan",
+            "--format",
+            "jsonl",
+            "--accounts",
+            A,
+            "--regions",
+            "us-east-1",
+            "--since",
+            "2026-11-01T12:00:00Z",
+            "--until",
+            "2026-11-01T23:59:59Z",
+            &format!("s3://{bucket}/AWSLogs/"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(event_ids(&jsonl(&out.stdout)), ["late"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Only the folders of the 1st and the 2nd were read: two files.
+    assert!(stderr.contains("scanned 2 inputs"), "{stderr}");
+
+    // A bucket that does not exist is an error naming it, not an empty pass.
+    let out = against(&moto)
+        .args(["scan", &format!("s3://{bucket}-missing/")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("{bucket}-missing")), "{stderr}");
+}
+
+fn queue(client: &aws_sdk_sqs::Client, name: &str) -> String {
+    runtime().block_on(async {
+        client
+            .create_queue()
+            .queue_name(name)
+            .attributes(
+                aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+                "2",
+            )
+            .send()
+            .await
+            .unwrap()
+            .queue_url()
+            .unwrap()
+            .to_owned()
+    })
+}
+
+fn send(client: &aws_sdk_sqs::Client, url: &str, body: &str) {
+    runtime().block_on(async {
+        client
+            .send_message()
+            .queue_url(url)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+    });
+}
+
+fn bodies(client: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
+    runtime().block_on(async {
+        let out = client
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(3)
+            .send()
+            .await
+            .unwrap();
+        out.messages()
+            .iter()
+            .filter_map(|m| m.body().map(str::to_owned))
+            .collect()
+    })
+}
+
+#[test]
+fn a_queue_is_followed_and_only_handled_messages_are_deleted() {
+    let Some(moto) = moto_url() else { return };
+    let (bucket, _) = archive(&moto);
+    let client = sqs(&moto);
+    let url = queue(&client, &fresh("files"));
+    // CloudTrail's own notification, SNS-wrapped, naming two files.
+    let cloudtrail = serde_json::json!({
+        "s3Bucket": bucket,
+        "s3ObjectKey": [key(A, "us-east-1", 2), key(B, "eu-west-1", 3)],
+    });
+    send(
+        &client,
+        &url,
+        &serde_json::json!({"Type": "Notification", "Message": cloudtrail.to_string()}).to_string(),
+    );
+    // An S3 event notification naming a file that is not there: kept for a retry.
+    let missing = tamperwatch_archive::notification::s3_event_notification(&[
+        tamperwatch_archive::ObjectRef {
+            bucket: bucket.clone(),
+            key: "AWSLogs/o-exampleorg/111111111111/CloudTrail/us-east-1/2026/11/09/gone.json.gz"
+                .into(),
+        },
+    ]);
+    send(&client, &url, &missing);
+
+    let out = against(&moto)
+        .args([
+            "scan",
+            "--drain",
+            "--format",
+            "jsonl",
+            &format!("sqs://{url}"),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let mut found = event_ids(&jsonl(&out.stdout));
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            "late",
+            &format!("stop-{A}-us-east-1-2"),
+            &format!("stop-{B}-eu-west-1-3")
+        ]
+    );
+    assert!(stderr.contains("gone.json.gz"), "{stderr}");
+    assert!(
+        stderr.contains("1 message(s) left in the queue"),
+        "{stderr}"
+    );
+
+    // The handled message is gone; the other comes back once its visibility timeout ends.
+    let left = bodies(&client, &url);
+    assert_eq!(left, [missing]);
+}
+
+#[test]
+fn backfill_enqueues_the_files_the_filters_select() {
+    let Some(moto) = moto_url() else { return };
+    let (bucket, _) = archive(&moto);
+    let client = sqs(&moto);
+    let url = queue(&client, &fresh("backfill"));
+    let out = against(&moto)
+        .args([
+            "backfill",
+            &format!("s3://{bucket}"),
+            "--queue",
+            &url,
+            "--accounts",
+            B,
+            "--files-per-message",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("enqueued 6 log file(s)") && stderr.contains("in 3 message(s)"),
+        "{stderr}"
+    );
+    let mut keys = Vec::new();
+    for _ in 0..5 {
+        for body in bodies(&client, &url) {
+            keys.extend(
+                tamperwatch_archive::notification::objects(&body)
+                    .unwrap()
+                    .unwrap()
+                    .into_iter()
+                    .map(|o| o.key),
+            );
+        }
+        if keys.len() >= 6 {
+            break;
+        }
+    }
+    keys.sort();
+    let mut expected: Vec<String> = ["eu-west-1", "us-east-1"]
+        .iter()
+        .flat_map(|r| (1..=3).map(move |d| key(B, r, d)))
+        .collect();
+    expected.sort();
+    assert_eq!(keys, expected);
+}
+
+#[test]
+fn a_lookup_that_cannot_run_is_an_error_not_a_clean_result() {
+    let Some(moto) = moto_url() else { return };
+    let out = against(&moto)
+        .args([
+            "scan",
+            "--lookup",
+            "--regions",
+            "eu-west-1",
+            "--format",
+            "jsonl",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("lookup:eu-west-1:"), "{stderr}");
+}
