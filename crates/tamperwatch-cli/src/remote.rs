@@ -268,3 +268,46 @@ pub fn lookup_plan(detector: &Detector) -> Vec<Attribute> {
     }
     plan
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_catalog_is_looked_up_by_name_source_and_root_not_everything() {
+        let detector = Detector::new(tamperwatch_catalog::load().unwrap());
+        let plan = lookup_plan(&detector);
+        assert!(!plan.contains(&Attribute::All), "{plan:?}");
+        for wanted in [
+            Attribute::EventName("StopLogging".into()),
+            Attribute::EventName("DeleteDetector".into()),
+            Attribute::EventName("ConsoleLogin".into()),
+            Attribute::Username("root".into()),
+        ] {
+            assert!(plan.contains(&wanted), "{wanted} missing from {plan:?}");
+        }
+        // Every attribute once; sources first, so the broad lookups run before the narrow ones.
+        let unique: BTreeSet<_> = plan.iter().collect();
+        assert_eq!(unique.len(), plan.len());
+        eprintln!("{} lookups per region: {plan:?}", plan.len());
+    }
+
+    #[test]
+    fn a_rule_without_name_source_or_root_needs_every_event() {
+        let rule = r"
+title: Anything by a role
+id: 5d4c3b2a-1111-4222-8333-444455556666
+logsource: {product: aws, service: cloudtrail}
+detection:
+  selection: {userIdentity.type: AssumedRole}
+  condition: selection
+level: low
+";
+        let mut rules = tamperwatch_rules::RuleSet::new();
+        rules
+            .push(tamperwatch_rules::Rule::from_yaml(rule, "test.yml").unwrap())
+            .unwrap();
+        assert_eq!(lookup_plan(&Detector::new(rules)), [Attribute::All]);
+    }
+}
