@@ -8,7 +8,7 @@ use anstyle::{AnsiColor, Style};
 use anyhow::{Context as _, bail};
 use serde_json::json;
 use tamperwatch_detect::Detector;
-use tamperwatch_rules::{Rule, RuleSet};
+use tamperwatch_rules::{Correlation, Rule, RuleSet};
 
 use crate::cli::{Format, RuleArgs, RulesCommand};
 use crate::output::{for_terminal, level_style};
@@ -70,8 +70,100 @@ pub fn run(command: RulesCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// A rule or a correlation rule, as `list` and `show` present them.
+#[derive(Clone, Copy)]
+enum Listed<'a> {
+    Rule(&'a Rule),
+    Correlation(&'a Correlation),
+}
+
+macro_rules! either {
+    ($self:expr, $r:ident => $e:expr) => {
+        match $self {
+            Listed::Rule($r) => $e,
+            Listed::Correlation($r) => $e,
+        }
+    };
+}
+
+impl<'a> Listed<'a> {
+    fn all(set: &'a RuleSet) -> Vec<Listed<'a>> {
+        let rules = set.rules().iter().map(Listed::Rule);
+        rules
+            .chain(set.correlations().iter().map(Listed::Correlation))
+            .collect()
+    }
+
+    fn id(self) -> &'a str {
+        either!(self, r => r.id())
+    }
+    fn title(self) -> &'a str {
+        either!(self, r => r.title())
+    }
+    fn level(self) -> tamperwatch_rules::Level {
+        either!(self, r => r.level())
+    }
+    fn origin(self) -> &'a str {
+        either!(self, r => r.origin())
+    }
+    fn tags(self) -> &'a [String] {
+        either!(self, r => r.tags())
+    }
+    fn description(self) -> Option<&'a str> {
+        either!(self, r => r.description())
+    }
+    fn response(self) -> Option<&'a str> {
+        either!(self, r => r.response())
+    }
+    fn falsepositives(self) -> &'a [String] {
+        either!(self, r => r.falsepositives())
+    }
+    fn references(self) -> &'a [String] {
+        either!(self, r => r.references())
+    }
+    fn sigma_yaml(self) -> &'a str {
+        either!(self, r => r.sigma_yaml())
+    }
+
+    /// `cloudtrail:StopLogging,DeleteTrail`, `any` for rules keyed on something else, and for
+    /// a correlation what it counts: `correlation temporal of 6 rules by userIdentity.arn in 1h`.
+    fn events(self) -> String {
+        match self {
+            Listed::Rule(rule) => events(rule),
+            Listed::Correlation(c) => format!(
+                "correlation {} of {} rule{} by {} in {}",
+                c.kind().as_str(),
+                c.rule_refs().len(),
+                if c.rule_refs().len() == 1 { "" } else { "s" },
+                c.group_by().join(","),
+                c.timespan()
+            ),
+        }
+    }
+
+    fn json(self) -> serde_json::Value {
+        let mut v = json!({
+            "id": self.id(), "title": self.title(), "level": self.level().to_string(),
+            "tags": self.tags(), "file": self.origin(),
+        });
+        match self {
+            Listed::Rule(rule) => {
+                v["eventSources"] = json!(rule.event_sources());
+                v["eventNames"] = json!(rule.event_names());
+            }
+            Listed::Correlation(c) => {
+                v["correlation"] = json!({
+                    "type": c.kind().as_str(), "rules": c.rule_refs(),
+                    "groupBy": c.group_by(), "timespan": c.timespan(),
+                });
+            }
+        }
+        v
+    }
+}
+
 fn list(detector: &Detector, format: Format) -> anyhow::Result<ExitCode> {
-    let rules = detector.rules().rules();
+    let rules = Listed::all(detector.rules());
     let mut out = anstream::stdout().lock();
     match format {
         Format::Table => {
@@ -94,18 +186,13 @@ fn list(detector: &Detector, format: Format) -> anyhow::Result<ExitCode> {
                     "{:<36}  {style}{level}{style:#}  {:<width$}  {}",
                     rule.id(),
                     rule.title(),
-                    events(rule)
+                    rule.events()
                 )?;
             }
         }
         Format::Json | Format::Jsonl => {
             for rule in rules {
-                let v = json!({
-                    "id": rule.id(), "title": rule.title(), "level": rule.level().to_string(),
-                    "tags": rule.tags(), "file": rule.origin(),
-                    "eventSources": rule.event_sources(), "eventNames": rule.event_names(),
-                });
-                serde_json::to_writer(&mut out, &v)?;
+                serde_json::to_writer(&mut out, &rule.json())?;
                 writeln!(out)?;
             }
         }
@@ -130,16 +217,17 @@ fn events(rule: &Rule) -> String {
 }
 
 fn show(detector: &Detector, query: &str) -> anyhow::Result<ExitCode> {
-    let rules = detector.rules().rules();
+    let rules = Listed::all(detector.rules());
     let needle = query.to_lowercase();
-    let found: Vec<&Rule> = match rules.iter().find(|r| r.id() == query) {
-        Some(rule) => vec![rule],
+    let found: Vec<Listed<'_>> = match rules.iter().find(|r| r.id() == query) {
+        Some(rule) => vec![*rule],
         None => rules
             .iter()
             .filter(|r| {
                 r.title().to_lowercase().contains(&needle)
                     || r.origin().to_lowercase().contains(&needle)
             })
+            .copied()
             .collect(),
     };
     let rule = match found.as_slice() {
@@ -161,7 +249,7 @@ fn show(detector: &Detector, query: &str) -> anyhow::Result<ExitCode> {
     writeln!(out, "id:      {}", rule.id())?;
     writeln!(out, "level:   {style}{}{style:#}", rule.level())?;
     writeln!(out, "file:    {}", rule.origin())?;
-    writeln!(out, "events:  {}", events(rule))?;
+    writeln!(out, "events:  {}", rule.events())?;
     writeln!(out, "tags:    {}", rule.tags().join(", "))?;
     if let Some(d) = rule.description() {
         writeln!(out, "\n{}", d.trim_end())?;

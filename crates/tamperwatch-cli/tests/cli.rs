@@ -440,6 +440,8 @@ fn rules_list_and_show() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.lines().count() > 50);
     assert!(stdout.contains("cloudtrail:StopLogging"), "{stdout}");
+    // Correlation rules are listed too, with what they count.
+    assert!(stdout.contains("correlation value_count of"), "{stdout}");
     let out = tamperwatch()
         .args(["rules", "show", "cloudtrail_logging_stopped"])
         .output()
@@ -457,6 +459,20 @@ fn rules_list_and_show() {
     assert!(
         !stdout.contains("\ntests:"),
         "the Sigma text leaves our tests out"
+    );
+    let out = tamperwatch()
+        .args(["rules", "show", "several security services"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("by userIdentity.arn in 10m") && stdout.contains("correlation:"),
+        "{stdout}"
     );
     let out = tamperwatch()
         .args(["rules", "show", "no such rule at all"])
