@@ -6,56 +6,22 @@
 
 use std::collections::BTreeSet;
 
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use tamperwatch_archive::layout::{Filter, walk};
 use tamperwatch_archive::sqs::Queue;
 use tamperwatch_archive::{FetchError, ObjectRef, S3Url, get_object, notification};
+use tamperwatch_testkit::{fresh_name, moto_sdk, moto_url};
 
-fn moto_url() -> Option<String> {
-    match std::env::var("TAMPERWATCH_TEST_MOTO_URL") {
-        Ok(v) if !v.is_empty() => Some(v),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("TAMPERWATCH_TEST_MOTO_URL is not set: run the tests through scripts/test.sh")
-        }
-        _ => {
-            eprintln!("SKIPPED: TAMPERWATCH_TEST_MOTO_URL is not set (scripts/test.sh sets it)");
-            None
-        }
-    }
-}
-
-fn s3(endpoint: &str) -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
-}
-
-fn sqs(endpoint: &str) -> aws_sdk_sqs::Client {
-    let config = aws_sdk_sqs::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-        .build();
-    aws_sdk_sqs::Client::from_conf(config)
-}
-
-/// A bucket name no earlier run against the same server used.
-fn fresh(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!(
-        "{prefix}-{}-{}",
-        nanos % 1_000_000_000_000,
-        std::process::id()
+async fn s3(endpoint: &str) -> aws_sdk_s3::Client {
+    let sdk = moto_sdk(endpoint).await;
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
     )
+}
+
+async fn sqs(endpoint: &str) -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(&moto_sdk(endpoint).await)
 }
 
 fn log_key(prefix: &str, account: &str, region: &str, day: u8, n: u8) -> String {
@@ -83,8 +49,8 @@ async fn walked(client: &aws_sdk_s3::Client, url: &S3Url, filter: &Filter) -> (V
 #[tokio::test]
 async fn the_layout_is_walked_with_filters() {
     let Some(moto) = moto_url() else { return };
-    let client = s3(&moto);
-    let bucket = fresh("trail");
+    let client = s3(&moto).await;
+    let bucket = fresh_name("trail");
     client.create_bucket().bucket(&bucket).send().await.unwrap();
     let mut all = Vec::new();
     for account in ["111111111111", "222222222222"] {
@@ -159,8 +125,8 @@ async fn the_layout_is_walked_with_filters() {
 #[tokio::test]
 async fn objects_are_fetched_whole_under_a_cap() {
     let Some(moto) = moto_url() else { return };
-    let client = s3(&moto);
-    let bucket = fresh("fetch");
+    let client = s3(&moto).await;
+    let bucket = fresh_name("fetch");
     client.create_bucket().bucket(&bucket).send().await.unwrap();
     let body: Vec<u8> = (0..=255u8).cycle().take(100_000).collect();
     client
@@ -191,8 +157,8 @@ async fn objects_are_fetched_whole_under_a_cap() {
 #[tokio::test]
 async fn backfill_messages_read_back_and_delete() {
     let Some(moto) = moto_url() else { return };
-    let client = sqs(&moto);
-    let name = fresh("backfill");
+    let client = sqs(&moto).await;
+    let name = fresh_name("backfill");
     let url = client
         .create_queue()
         .queue_name(&name)

@@ -10,40 +10,14 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
-use aws_config::SdkConfig;
-use aws_config::retry::RetryConfig;
-use aws_sdk_sts::config::Credentials;
 use tamperwatch_posture::accounts::{self, Account, AccountAccess};
 use tamperwatch_posture::fix::{self, FixAction};
 use tamperwatch_posture::{CheckOptions, CheckResult, Service, Status, check_accounts, in_region};
-
-fn moto_url() -> Option<String> {
-    match std::env::var("TAMPERWATCH_TEST_MOTO_URL") {
-        Ok(v) if !v.is_empty() => Some(v),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("TAMPERWATCH_TEST_MOTO_URL is not set: run the tests through scripts/test.sh")
-        }
-        _ => {
-            eprintln!("SKIPPED: TAMPERWATCH_TEST_MOTO_URL is not set (scripts/test.sh sets it)");
-            None
-        }
-    }
-}
-
-async fn base_sdk(moto: &str) -> SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-        // moto answers what it lacks with 404/500: retrying those only slows the tests.
-        .retry_config(RetryConfig::disabled())
-        .load()
-        .await
-}
+use tamperwatch_testkit::{fresh_account_id, moto_sdk, moto_url};
 
 /// An account of this test's own, through sts:AssumeRole.
 async fn own_account(moto: &str, id: &str) -> Account {
-    let base = base_sdk(moto).await;
+    let base = moto_sdk(moto).await;
     let mut access =
         accounts::assume(&base, "123456789012", &[id.to_owned()], "tamperwatch-check").await;
     match access.remove(0) {
@@ -68,18 +42,6 @@ fn create_bucket(moto: &str, bucket: &str) {
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-}
-
-/// An account id no earlier run against the same server has used (`prefix` then 11 digits).
-fn fresh_account_id(prefix: char) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!(
-        "{prefix}{:011}",
-        (nanos / 1000 + u128::from(std::process::id())) % 100_000_000_000
-    )
 }
 
 const R1: &str = "us-west-2";
@@ -375,7 +337,7 @@ async fn an_empty_account_fails_everywhere_and_an_unreachable_one_is_could_not_c
     );
 
     // A role that cannot be assumed: moto accepts any; an unreachable endpoint cannot.
-    let base = base_sdk("http://127.0.0.1:9").await;
+    let base = moto_sdk("http://127.0.0.1:9").await;
     let access = accounts::assume(&base, "123456789012", &["535353535353".into()], "r").await;
     let result = access[0].unreachable_result().expect("unreachable");
     assert_eq!(result.status, Status::CouldNotCheck);

@@ -7,20 +7,9 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use super::{jsonl, tamperwatch};
+use tamperwatch_testkit::{fresh_account_id, moto_url};
 
-pub(crate) fn moto_url() -> Option<String> {
-    match std::env::var("TAMPERWATCH_TEST_MOTO_URL") {
-        Ok(v) if !v.is_empty() => Some(v),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("TAMPERWATCH_TEST_MOTO_URL is not set: run the tests through scripts/test.sh")
-        }
-        _ => {
-            eprintln!("SKIPPED: TAMPERWATCH_TEST_MOTO_URL is not set (scripts/test.sh sets it)");
-            None
-        }
-    }
-}
+use super::{jsonl, tamperwatch};
 
 /// `tamperwatch check` aimed at `endpoint` with test credentials, isolated from the user's AWS
 /// configuration, one attempt per call (moto answers what it lacks with 404/500).
@@ -56,18 +45,6 @@ pub(crate) fn against(endpoint: &str) -> assert_cmd::Command {
         cmd.env_remove(var);
     }
     cmd
-}
-
-/// An account id no earlier run against the same server has used (`prefix` then 11 digits).
-fn fresh_account_id(prefix: char) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!(
-        "{prefix}{:011}",
-        (nanos / 1000 + u128::from(std::process::id())) % 100_000_000_000
-    )
 }
 
 fn failed(results: &[Value]) -> Vec<(String, String, String)> {

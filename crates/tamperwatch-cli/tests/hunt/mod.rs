@@ -4,34 +4,27 @@
 
 use std::collections::BTreeSet;
 
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use serde_json::Value;
 
-use super::check::{against, moto_url};
+use tamperwatch_testkit::{fresh_name, moto_sdk, moto_url};
+
+use super::check::against;
 use super::{gzip, jsonl};
 
 const A: &str = "111111111111";
 const B: &str = "222222222222";
 
 fn s3(endpoint: &str) -> aws_sdk_s3::Client {
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
+    let sdk = runtime().block_on(moto_sdk(endpoint));
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    )
 }
 
 fn sqs(endpoint: &str) -> aws_sdk_sqs::Client {
-    let conf = aws_sdk_sqs::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-        .build();
-    aws_sdk_sqs::Client::from_conf(conf)
+    aws_sdk_sqs::Client::new(&runtime().block_on(moto_sdk(endpoint)))
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -39,19 +32,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
-}
-
-/// A name no earlier run against the same server used.
-fn fresh(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!(
-        "{prefix}-{}-{}",
-        nanos % 1_000_000_000_000,
-        std::process::id()
-    )
 }
 
 fn record(id: &str, account: &str, region: &str, time: &str, name: &str) -> String {
@@ -75,7 +55,7 @@ fn key(account: &str, region: &str, day: u8) -> String {
 /// on the 1st, delivered after midnight.
 fn archive(endpoint: &str) -> (String, Vec<String>) {
     let client = s3(endpoint);
-    let bucket = fresh("hunt");
+    let bucket = fresh_name("hunt");
     let mut tampering = Vec::new();
     runtime().block_on(async {
         client.create_bucket().bucket(&bucket).send().await.unwrap();
@@ -253,7 +233,7 @@ fn a_queue_is_followed_and_only_handled_messages_are_deleted() {
     let Some(moto) = moto_url() else { return };
     let (bucket, _) = archive(&moto);
     let client = sqs(&moto);
-    let url = queue(&client, &fresh("files"));
+    let url = queue(&client, &fresh_name("files"));
     // CloudTrail's own notification, SNS-wrapped, naming two files.
     let cloudtrail = serde_json::json!({
         "s3Bucket": bucket,
@@ -312,7 +292,7 @@ fn backfill_enqueues_the_files_the_filters_select() {
     let Some(moto) = moto_url() else { return };
     let (bucket, _) = archive(&moto);
     let client = sqs(&moto);
-    let url = queue(&client, &fresh("backfill"));
+    let url = queue(&client, &fresh_name("backfill"));
     let out = against(&moto)
         .args([
             "backfill",
