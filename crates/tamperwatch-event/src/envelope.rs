@@ -24,6 +24,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::record::{Head, Keys, ParseRecordError, Record, Wire};
+use crate::skim;
 
 /// Bounds on what one input may cost.
 #[derive(Debug, Clone, Copy)]
@@ -452,7 +453,8 @@ impl Reader<'_> {
 
 /// The fast path for the most common input by far, a CloudTrail log file
 /// (`{"Records":[{...},{...}]}`): each record is skimmed once for its [`Keys`], and its text is
-/// the span the parser consumed, so no separate pass splits the records first.
+/// the span the skimmer consumed, so no separate pass splits the records first. The skimmer
+/// ([`skim::record`]) reads each record; where it declines, serde_json reads it into [`Head`].
 ///
 /// Returns `None` (and the caller takes the general path, which reports each bad record on its
 /// own) when the input has another layout, or any record fails to skim or is oversized.
@@ -471,9 +473,17 @@ fn log_file_records<'a>(input: &'a [u8], max_record: usize) -> Option<Vec<(&'a s
             if rest.first() != Some(&b'{') {
                 return None;
             }
-            let mut stream = serde_json::Deserializer::from_slice(rest).into_iter::<Head<'_>>();
-            let head = stream.next()?.ok()?;
-            let len = stream.byte_offset();
+            let (len, head) = match skim::record(rest) {
+                Some((len, keys)) => (len, Head::from_keys(keys)),
+                // Something unusual (an escape in a key, a duplicate key, ...): serde_json
+                // decides, exactly as for every record before the skimmer existed.
+                None => {
+                    let mut stream =
+                        serde_json::Deserializer::from_slice(rest).into_iter::<Head<'_>>();
+                    let head = stream.next()?.ok()?;
+                    (stream.byte_offset(), head)
+                }
+            };
             if len > max_record {
                 return None;
             }
@@ -494,8 +504,10 @@ fn log_file_records<'a>(input: &'a [u8], max_record: usize) -> Option<Vec<(&'a s
     (skip_ws(input, pos) == input.len()).then_some(records)
 }
 
+/// Skips JSON whitespace (not form feed, which `u8::is_ascii_whitespace` would also skip and
+/// serde_json refuses).
 fn skip_ws(input: &[u8], mut pos: usize) -> usize {
-    while input.get(pos).is_some_and(u8::is_ascii_whitespace) {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = input.get(pos) {
         pos += 1;
     }
     pos
