@@ -31,6 +31,7 @@ pub mod actor;
 pub mod envelope;
 pub mod outcome;
 pub mod record;
+mod skim;
 
 pub use actor::{Actor, IdentityKind, Mfa};
 pub use envelope::{

@@ -175,7 +175,18 @@ struct HeadIdentity<'a> {
     kind: Option<Cow<'a, str>>,
 }
 
-impl Head<'_> {
+impl<'a> Head<'a> {
+    /// The head of a record whose keys were skimmed without serde_json.
+    pub(crate) fn from_keys(keys: Keys<'a>) -> Self {
+        Head {
+            event_source: keys.event_source.map(Cow::Borrowed),
+            event_name: keys.event_name.map(Cow::Borrowed),
+            user_identity: Some(HeadIdentity {
+                kind: keys.identity_type.map(Cow::Borrowed),
+            }),
+        }
+    }
+
     pub(crate) fn keys(&self) -> Keys<'_> {
         Keys {
             event_source: self.event_source.as_deref(),
