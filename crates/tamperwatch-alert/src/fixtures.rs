@@ -143,6 +143,49 @@ pub fn test_alert() -> Alert {
     Alert::test(&config(), "2026-11-30T07:00:00Z")
 }
 
+fn guardduty_change(recovered: bool) -> posture::PostureChange {
+    posture::PostureChange {
+        recovered,
+        account: "111122223333".to_owned(),
+        region: "eu-west-1".to_owned(),
+        service: "guardduty".to_owned(),
+        check: "detector-enabled".to_owned(),
+        resource: Some("12abc34d567e8fa901bc2d34e56789f0".to_owned()),
+        reason: if recovered {
+            "the detector is enabled".to_owned()
+        } else {
+            "the detector is suspended".to_owned()
+        },
+        fix: Some(
+            "aws guardduty update-detector --detector-id 12abc34d567e8fa901bc2d34e56789f0 --enable"
+                .to_owned(),
+        ),
+        observed_at: "2026-11-30T07:00:00Z".to_owned(),
+        id: format!(
+            "drift-5d41402abc4b2a76-{}-3",
+            if recovered { "recovered" } else { "broke" }
+        ),
+    }
+}
+
+/// A scheduled check that broke.
+pub fn drift() -> Alert {
+    Alert::posture_change(&guardduty_change(false), &config())
+}
+
+/// The same check, recovered.
+pub fn recovery() -> Alert {
+    Alert::posture_change(&guardduty_change(true), &config())
+}
+
+/// `StopLogging`, reversed by auto-remediation.
+pub fn remediated() -> Alert {
+    stop_logging().with_remediation(
+        "cloudtrail StartLogging arn:aws:cloudtrail:us-east-1:111122223333:trail/main in \
+         111122223333 us-east-1: done",
+    )
+}
+
 /// All fixtures, named.
 pub fn all() -> Vec<(&'static str, Alert)> {
     vec![
@@ -150,5 +193,8 @@ pub fn all() -> Vec<(&'static str, Alert)> {
         ("delete_detector_denied", delete_detector_denied()),
         ("hostile", hostile()),
         ("test_alert", test_alert()),
+        ("drift", drift()),
+        ("recovery", recovery()),
+        ("remediated", remediated()),
     ]
 }

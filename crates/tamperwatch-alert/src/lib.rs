@@ -1,6 +1,7 @@
 //! Findings to alerts: one alert model, rendered for each audience.
 //!
-//! An [`Alert`] is built once from a [`Finding`] (or as a [`Alert::test`] fire drill) and says
+//! An [`Alert`] is built once from a [`Finding`] (or as a [`Alert::test`] fire drill, or from a
+//! scheduled check's [`PostureChange`](posture::PostureChange)) and says
 //! who did what, with which outcome, where, from where and when, which rule saw it and what to
 //! do. Each medium has its renderer: [`sns`], [`email`], [`slack`], [`teams`], [`opsgenie`],
 //! [`pagerduty`] and [`webhook`]. Every field that comes from the event is attacker-controlled
@@ -22,6 +23,7 @@
 pub mod email;
 pub mod opsgenie;
 pub mod pagerduty;
+pub mod posture;
 pub mod slack;
 pub mod sns;
 pub mod teams;
@@ -56,6 +58,10 @@ pub enum AlertKind {
     Finding,
     /// `tamperwatch notify --test`: a clearly marked test alert.
     Test,
+    /// A scheduled check that passed (or was never seen) fails now.
+    Drift,
+    /// A scheduled check that failed passes again.
+    Recovery,
 }
 
 /// The rule behind an alert.
@@ -204,8 +210,16 @@ impl Alert {
         text::cut_bytes(&key, 250).into_owned()
     }
 
-    /// `done` or `attempted (denied)` / `attempted (failed)`, with the error code.
+    /// `done` or `attempted (denied)` / `attempted (failed)`, with the error code; for a
+    /// posture change, the check's new state.
     pub fn outcome_phrase(&self) -> String {
+        match self.kind {
+            AlertKind::Drift => {
+                return "now failing (it passed before, or was never checked)".to_owned();
+            }
+            AlertKind::Recovery => return "passing again (it failed before)".to_owned(),
+            AlertKind::Finding | AlertKind::Test => {}
+        }
         let code = self.event.error_code.as_deref().map(text::one_line);
         match (self.outcome, code) {
             (Outcome::Success, _) => "done (the call succeeded)".to_owned(),
@@ -217,8 +231,19 @@ impl Alert {
     }
 
     /// One line: `[CRITICAL] CloudTrail logging stopped: StopLogging by user/mallory in
-    /// 111122223333/us-east-1` (not escaped, not cut).
+    /// 111122223333/us-east-1` (not escaped, not cut). A posture change names the service and
+    /// check instead: `[HIGH] Security service check fails: guardduty detector-enabled in ...`.
     pub fn headline(&self) -> String {
+        if self.is_posture_change() {
+            let s = format!(
+                "[{}] {}: {} in {}",
+                level_name(self.level).to_ascii_uppercase(),
+                self.rule.title,
+                self.what(),
+                self.where_short()
+            );
+            return text::one_line(&s).into_owned();
+        }
         let mut s = String::new();
         if self.is_test() {
             s.push_str("[TEST] ");
@@ -255,6 +280,9 @@ impl Alert {
 
     /// The actor with its ARN and identity type: `user/alice (IAMUser, arn:aws:iam::...)`.
     pub fn who(&self) -> String {
+        if self.is_posture_change() {
+            return self.actor.name.clone();
+        }
         let mut s = self.actor.name.clone();
         let mut extra = vec![self.actor.kind.as_str().to_owned()];
         if let Some(arn) = &self.actor.arn {
@@ -324,7 +352,7 @@ impl Alert {
     /// The event in the CloudTrail console, when its eventID and region are well-formed (the
     /// link is built only from `[A-Za-z0-9-]`, so it cannot be turned into another URL).
     pub fn console_url(&self) -> Option<String> {
-        if self.is_test() {
+        if self.is_test() || self.is_posture_change() {
             return None;
         }
         let id = self.event.event_id.as_deref().filter(|s| is_token(s))?;
