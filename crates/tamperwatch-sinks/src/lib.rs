@@ -8,6 +8,10 @@
 //! variables declared in [`mod@env`] and an optional TOML file; [`Notifier::new`] resolves secrets
 //! ([`Secret`]: never printed) and builds the clients.
 //!
+//! The same pipeline reads the log files that new-log-file notifications name ([`LogFiles`],
+//! the reconciliation path) and, when enabled, reverses the tamper events it knows
+//! ([`Remediation`]). [`drift`] turns scheduled posture checks into alerts on change.
+//!
 //! ```
 //! use tamperwatch_sinks::Config;
 //!
@@ -23,11 +27,14 @@
 
 pub mod channel;
 pub mod config;
+pub mod drift;
 pub mod env;
 pub mod error;
 pub mod ledger;
+pub mod log_files;
 pub mod notifier;
 pub mod pipeline;
+pub mod remediation;
 pub mod retry;
 pub mod secret;
 pub mod signature;
@@ -35,6 +42,8 @@ pub mod signature;
 pub use channel::Channel;
 pub use config::{ChannelConfig, Config, LoadConfigError, RetryConfig, SinkConfig};
 pub use error::SendAlertError;
+pub use log_files::LogFiles;
 pub use notifier::{BuildNotifierError, ChannelOutcome, Delivery, Notifier};
 pub use pipeline::{HandleError, Pipeline, Report};
+pub use remediation::Remediation;
 pub use secret::{Secret, SecretValue};

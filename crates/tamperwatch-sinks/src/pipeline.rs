@@ -5,6 +5,12 @@
 //! A payload is an SQS batch (`Records[].body`, each body any envelope; failures reported per
 //! record as `batchItemFailures`), an SNS-to-Lambda event (`Records[].Sns.Message`), or
 //! anything [`tamperwatch_event::read`] recognises (an EventBridge event, a log file, ...).
+//!
+//! An input that is a new-log-file notification (CloudTrail's SNS notification, an S3 event
+//! notification, EventBridge `Object Created`; see [`tamperwatch_archive::notification`]) is
+//! replaced by the log files it names, read from S3 when the pipeline has
+//! [`LogFiles`]: the reconciliation path. A log file that cannot be read fails its input, so
+//! SQS retries it and then dead-letters it.
 
 use std::collections::HashSet;
 
@@ -13,8 +19,11 @@ use serde_json::{Value, json};
 use tamperwatch_alert::{Alert, AlertConfig};
 use tamperwatch_detect::Detector;
 use tamperwatch_event::{Limits, Location, ReadError, Record, Visit, read};
+use tamperwatch_posture::fix::PlannedFix;
 
+use crate::log_files::LogFiles;
 use crate::notifier::{Delivery, Notifier};
+use crate::remediation::{self, Remediation};
 
 /// Detector and notifier, built once.
 #[derive(Debug)]
@@ -22,6 +31,8 @@ pub struct Pipeline {
     detector: Detector,
     notifier: Notifier,
     limits: Limits,
+    log_files: Option<LogFiles>,
+    remediation: Option<Remediation>,
 }
 
 /// What one input (an event, an SQS message body, a file) gave.
@@ -37,20 +48,28 @@ pub struct Report {
     pub ignored: usize,
     /// Parts that could not be read or evaluated.
     pub errors: Vec<String>,
+    /// Log files read on behalf of new-log-file notifications.
+    pub log_files: usize,
+    /// Log files a notification named that could not be read (the input is retried).
+    pub unread: Vec<String>,
+    /// What auto-remediation did.
+    pub remediations: Vec<remediation::Outcome>,
     /// Each alert's deliveries.
     pub deliveries: Vec<Delivery>,
 }
 
 impl Report {
-    /// Whether the input must be retried: a delivery failed, or nothing in it could be read.
+    /// Whether the input must be retried: a delivery failed, a log file it names could not be
+    /// read, or nothing in it could be read.
     pub fn failed(&self) -> bool {
         self.deliveries.iter().any(Delivery::failed)
+            || !self.unread.is_empty()
             || (self.records == 0 && self.ignored == 0 && !self.errors.is_empty())
     }
 
     /// Whether a retry may help (false when only unreadable input or permanent errors failed).
     pub fn retryable(&self) -> bool {
-        self.deliveries.iter().any(Delivery::failed)
+        (self.deliveries.iter().any(Delivery::failed) || !self.unread.is_empty())
             && self.deliveries.iter().all(Delivery::retryable)
     }
 
@@ -60,6 +79,9 @@ impl Report {
         self.duplicates += other.duplicates;
         self.ignored += other.ignored;
         self.errors.extend(other.errors);
+        self.log_files += other.log_files;
+        self.unread.extend(other.unread);
+        self.remediations.extend(other.remediations);
         self.deliveries.extend(other.deliveries);
     }
 }
@@ -72,8 +94,8 @@ pub struct HandleError {
     pub retryable: bool,
     /// What failed (no secrets).
     pub message: String,
-    /// The details.
-    pub report: Report,
+    /// The details (boxed: a report is large, and errors travel by value).
+    pub report: Box<Report>,
 }
 
 impl HandleError {
@@ -155,8 +177,10 @@ fn shape(payload: &[u8]) -> Shape {
 struct Collect<'d> {
     detector: &'d Detector,
     config: &'d AlertConfig,
+    remediation: Option<&'d Remediation>,
     report: Report,
-    alerts: Vec<Alert>,
+    /// Each alert, the first of a record with the fix that reverses the record (if any).
+    alerts: Vec<(Alert, Option<PlannedFix>)>,
 }
 
 impl Visit for Collect<'_> {
@@ -167,12 +191,14 @@ impl Visit for Collect<'_> {
             self.report.errors.push(format!("{at}: {e}"));
         }
         // Findings of rules that only feed a correlation are not alerts.
-        self.alerts.extend(
-            findings
-                .iter()
-                .filter(|f| f.rule.generates())
-                .map(|f| Alert::from_finding(f, self.config)),
-        );
+        let mut fix = None;
+        for (i, finding) in findings.iter().filter(|f| f.rule.generates()).enumerate() {
+            if i == 0 {
+                fix = self.remediation.and_then(|r| r.plan(&record));
+            }
+            let alert = Alert::from_finding(finding, self.config);
+            self.alerts.push((alert, fix.take()));
+        }
     }
 
     fn error(&mut self, at: Location, error: ReadError) {
@@ -190,7 +216,25 @@ impl Pipeline {
             detector,
             notifier,
             limits: Limits::default(),
+            log_files: None,
+            remediation: None,
         }
+    }
+
+    /// With the reconciliation path: new-log-file notifications are replaced by the log files
+    /// they name. Without it, such a notification fails its input (it would otherwise be
+    /// dropped unread).
+    #[must_use]
+    pub fn with_log_files(mut self, log_files: LogFiles) -> Pipeline {
+        self.log_files = Some(log_files);
+        self
+    }
+
+    /// With auto-remediation: the events it knows are reversed before their alert goes out.
+    #[must_use]
+    pub fn with_remediation(mut self, remediation: Remediation) -> Pipeline {
+        self.remediation = Some(remediation);
+        self
     }
 
     /// The notifier.
@@ -198,18 +242,28 @@ impl Pipeline {
         &self.notifier
     }
 
-    /// The alerts of one input (any envelope), without delivering them.
+    /// The alerts of one input (any envelope), without delivering them (nor remediating).
     pub fn alerts(&self, input: &[u8]) -> (Vec<Alert>, Report) {
+        let (alerts, report) = self.collect(input, None);
+        (alerts.into_iter().map(|(a, _)| a).collect(), report)
+    }
+
+    fn collect(
+        &self,
+        input: &[u8],
+        remediation: Option<&Remediation>,
+    ) -> (Vec<(Alert, Option<PlannedFix>)>, Report) {
         let mut c = Collect {
             detector: &self.detector,
             config: self.notifier.alert_config(),
+            remediation,
             report: Report::default(),
             alerts: Vec::new(),
         };
         read(input, &self.limits, &mut c);
         let mut seen = HashSet::new();
         let before = c.alerts.len();
-        c.alerts.retain(|a| seen.insert(a.dedup_key()));
+        c.alerts.retain(|(a, _)| seen.insert(a.dedup_key()));
         c.report.duplicates = before - c.alerts.len();
         c.report.alerts = c.alerts.len();
         (c.alerts, c.report)
@@ -224,11 +278,75 @@ impl Pipeline {
         out
     }
 
-    /// Reads one input, detects, and delivers its alerts.
+    /// Reads one input, detects, remediates (when on) and delivers its alerts. A
+    /// new-log-file notification is replaced by the log files it names.
     pub async fn process(&self, input: &[u8]) -> Report {
-        let (alerts, mut report) = self.alerts(input);
+        let notification = std::str::from_utf8(input)
+            .map(tamperwatch_archive::notification::objects)
+            .unwrap_or(Ok(None));
+        match notification {
+            Ok(None) => self.process_events(input).await,
+            Ok(Some(objects)) => self.process_log_files(&objects).await,
+            Err(e) => Report {
+                errors: vec![e.to_string()],
+                ..Report::default()
+            },
+        }
+    }
+
+    async fn process_events(&self, input: &[u8]) -> Report {
+        let (pending, mut report) = self.collect(input, self.remediation.as_ref());
+        let mut alerts = Vec::with_capacity(pending.len());
+        for (alert, fix) in pending {
+            match (fix, &self.remediation) {
+                (Some(fix), Some(remediation)) => {
+                    let outcome = remediation.apply(&fix).await;
+                    alerts.push(alert.with_remediation(&outcome.note));
+                    report.remediations.push(outcome);
+                }
+                _ => alerts.push(alert),
+            }
+        }
         report.deliveries = self.deliver(&alerts).await;
         report
+    }
+
+    /// The log files of one notification, each read and processed on its own; one that cannot
+    /// be read is reported in `unread` (and fails the input) without stopping the others.
+    async fn process_log_files(&self, objects: &[tamperwatch_archive::ObjectRef]) -> Report {
+        let mut total = Report::default();
+        if objects.is_empty() {
+            // S3's test event, or only digest files: nothing to read.
+            total.ignored += 1;
+            return total;
+        }
+        let Some(log_files) = &self.log_files else {
+            total.errors.push(format!(
+                "a new-log-file notification names {} (and {} more), but reading log files is \
+                 not enabled here",
+                objects[0],
+                objects.len() - 1
+            ));
+            return total;
+        };
+        for object in objects {
+            match log_files.fetch(object).await {
+                Ok(bytes) => {
+                    let mut report = self.process_events(&bytes).await;
+                    report.log_files += 1;
+                    // A log file that reads as nothing at all is as unread as a failed GET.
+                    if report.records == 0 && !report.errors.is_empty() {
+                        report
+                            .unread
+                            .push(format!("{object}: {}", report.errors[0]));
+                    }
+                    total.merge(report);
+                }
+                Err(e) if e.is_retryable() => total.unread.push(e.to_string()),
+                Err(e) => total.errors.push(e.to_string()),
+            }
+        }
+        total
     }
 
     /// Handles one Lambda invocation's payload. For an SQS batch the answer is always
@@ -274,7 +392,9 @@ fn finish(report: Report) -> Result<Value, HandleError> {
                     .map(|(c, _)| c.clone())
             })
             .collect();
-        let message = if failed.is_empty() {
+        let message = if let (true, Some(unread)) = (failed.is_empty(), report.unread.first()) {
+            format!("a log file could not be read: {unread}")
+        } else if failed.is_empty() {
             format!(
                 "no CloudTrail record could be read: {}",
                 report
@@ -289,11 +409,11 @@ fn finish(report: Report) -> Result<Value, HandleError> {
         return Err(HandleError {
             retryable: report.retryable(),
             message,
-            report,
+            report: Box::new(report),
         });
     }
     Ok(
-        json!({"records": report.records, "alerts": report.alerts, "duplicates": report.duplicates, "ignored": report.ignored}),
+        json!({"records": report.records, "alerts": report.alerts, "duplicates": report.duplicates, "ignored": report.ignored, "log_files": report.log_files}),
     )
 }
 

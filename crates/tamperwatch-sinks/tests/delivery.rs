@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -599,30 +601,8 @@ async fn dynamodb_ledger_stops_resends_across_cold_starts() {
     };
     let sdk = aws_config(&moto).await;
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
     let table = format!("tw-deliveries-{}", std::process::id());
-    ddb.create_table()
-        .table_name(&table)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
+    common::create_idempotency_table(&sdk, &table).await;
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/ok"))
