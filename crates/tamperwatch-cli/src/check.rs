@@ -76,11 +76,22 @@ pub struct CheckArgs {
     /// tamperwatch's EventBridge rule, checked in every region.
     #[arg(long, value_name = "NAME", env = "TAMPERWATCH_RULE_NAME")]
     pub tamperwatch_rule: Option<String>,
+    /// Name prefix of tamperwatch's EventBridge rules, as the templates create them
+    /// (`tamperwatch-`: `tamperwatch-cloudtrail-N` in the home region, `tamperwatch-forward-N`
+    /// in the others): each region needs at least one, each enabled and targeted.
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        env = "TAMPERWATCH_RULE_PREFIX",
+        conflicts_with = "tamperwatch_rule"
+    )]
+    pub tamperwatch_rule_prefix: Option<String>,
     /// tamperwatch's alert topic ARN: every subscription must be confirmed.
     #[arg(long, value_name = "ARN", env = "TAMPERWATCH_TOPIC_ARN")]
     pub tamperwatch_topic: Option<String>,
-    /// tamperwatch's dead-letter queue ARN: it must be empty.
-    #[arg(long, value_name = "ARN", env = "TAMPERWATCH_DLQ_ARN")]
+    /// tamperwatch's dead-letter queue, by ARN or by name in the home region
+    /// (`tamperwatch-events-dlq`): it must be empty.
+    #[arg(long, value_name = "ARN|NAME", env = "TAMPERWATCH_DLQ_ARN")]
     pub tamperwatch_dlq: Option<String>,
     /// tamperwatch's Lambda function name: no errors in the last 24 hours, in every region.
     #[arg(long, value_name = "NAME", env = "TAMPERWATCH_FUNCTION_NAME")]
@@ -113,6 +124,7 @@ async fn run_async(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         concurrency: args.concurrency,
         deployment: Deployment {
             rule_name: args.tamperwatch_rule.clone(),
+            rule_prefix: args.tamperwatch_rule_prefix.clone(),
             topic_arn: args.tamperwatch_topic.clone(),
             dlq_arn: args.tamperwatch_dlq.clone(),
             function_name: args.tamperwatch_function.clone(),

@@ -136,6 +136,10 @@ async fn check_own_regional(
         let client = aws_sdk_eventbridge::Client::new(sdk);
         results.push(checks::tamperwatch::check_rule(&client, place, rule).await);
     }
+    if let Some(prefix) = &deployment.rule_prefix {
+        let client = aws_sdk_eventbridge::Client::new(sdk);
+        results.extend(checks::tamperwatch::check_rules_by_prefix(&client, place, prefix).await);
+    }
     if let Some(function) = &deployment.function_name {
         let client = aws_sdk_cloudwatch::Client::new(sdk);
         results.push(checks::tamperwatch::check_function_errors(&client, place, function).await);

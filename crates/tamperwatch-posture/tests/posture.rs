@@ -313,6 +313,135 @@ async fn mixed_state_across_two_regions_is_reported_fixed_and_passes_after_the_f
     }
 }
 
+/// A deployment as the templates name it: at home (R1) the rules `tamperwatch-cloudtrail-N`,
+/// one of them disabled; in R2 a forwarder rule `tamperwatch-forward-1` whose target was
+/// removed; in a third region nothing. The dead-letter queue is named, not given by ARN.
+#[tokio::test]
+async fn the_templates_rule_names_are_found_by_prefix_in_every_region() {
+    let Some(moto) = moto_url() else { return };
+    let account = own_account(&moto, &fresh_account_id('6')).await;
+    let home = aws_sdk_eventbridge::Client::new(&in_region(&account.sdk, R1));
+    let target = |id: &str| {
+        aws_sdk_eventbridge::types::Target::builder()
+            .id(id)
+            .arn(format!(
+                "arn:aws:sqs:{R1}:{}:tamperwatch-events",
+                account.id
+            ))
+            .build()
+            .unwrap()
+    };
+    let pattern = r#"{"source":["aws.cloudtrail"]}"#;
+    for (name, enabled) in [
+        ("tamperwatch-cloudtrail-1", true),
+        ("tamperwatch-cloudtrail-2", false),
+    ] {
+        home.put_rule()
+            .name(name)
+            .event_pattern(pattern)
+            .state(if enabled {
+                aws_sdk_eventbridge::types::RuleState::Enabled
+            } else {
+                aws_sdk_eventbridge::types::RuleState::Disabled
+            })
+            .send()
+            .await
+            .unwrap();
+        home.put_targets()
+            .rule(name)
+            .targets(target("queue"))
+            .send()
+            .await
+            .unwrap();
+    }
+    // Not ours: another prefix is not counted.
+    home.put_rule()
+        .name("other-rule")
+        .event_pattern(pattern)
+        .send()
+        .await
+        .unwrap();
+    let forwarder = aws_sdk_eventbridge::Client::new(&in_region(&account.sdk, R2));
+    forwarder
+        .put_rule()
+        .name("tamperwatch-forward-1")
+        .event_pattern(pattern)
+        .send()
+        .await
+        .unwrap();
+    let sqs = aws_sdk_sqs::Client::new(&in_region(&account.sdk, R1));
+    sqs.create_queue()
+        .queue_name("tamperwatch-events-dlq")
+        .send()
+        .await
+        .unwrap();
+
+    let mut options = CheckOptions::new(vec![R1.into(), R2.into(), "ap-southeast-2".into()]);
+    options.deployment = tamperwatch_posture::Deployment {
+        rule_prefix: Some("tamperwatch-".into()),
+        dlq_arn: Some("tamperwatch-events-dlq".into()),
+        ..Default::default()
+    };
+    let results = check_accounts(std::slice::from_ref(&account), &options).await;
+    let own: Vec<(&str, &str, &str, Status)> = results
+        .iter()
+        .filter(|r| r.service == Service::Tamperwatch)
+        .map(|r| {
+            (
+                r.region.as_str(),
+                r.check.as_str(),
+                r.resource.as_deref().unwrap_or(""),
+                r.status,
+            )
+        })
+        .collect();
+    assert_eq!(
+        own,
+        [
+            (
+                "ap-southeast-2",
+                "eventbridge-rule",
+                "tamperwatch-*",
+                Status::Fail
+            ),
+            (
+                "eu-central-1",
+                "eventbridge-rule",
+                "tamperwatch-forward-1",
+                Status::Fail
+            ),
+            (
+                "us-west-2",
+                "dead-letter-queue",
+                "tamperwatch-events-dlq",
+                Status::Pass
+            ),
+            (
+                "us-west-2",
+                "eventbridge-rule",
+                "tamperwatch-cloudtrail-1",
+                Status::Pass
+            ),
+            (
+                "us-west-2",
+                "eventbridge-rule",
+                "tamperwatch-cloudtrail-2",
+                Status::Fail
+            ),
+        ]
+    );
+    let disabled = results
+        .iter()
+        .find(|r| r.resource.as_deref() == Some("tamperwatch-cloudtrail-2"))
+        .unwrap();
+    assert_eq!(disabled.reason, "the rule is DISABLED");
+    let untargeted = results
+        .iter()
+        .find(|r| r.resource.as_deref() == Some("tamperwatch-forward-1"))
+        .unwrap();
+    assert_eq!(untargeted.reason, "the rule is enabled but has no target");
+}
+
 #[tokio::test]
 async fn an_empty_account_fails_everywhere_and_an_unreachable_one_is_could_not_check() {
     let Some(moto) = moto_url() else { return };

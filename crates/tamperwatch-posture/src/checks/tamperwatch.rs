@@ -26,6 +26,11 @@ pub const ERROR_WINDOW: Duration = Duration::from_secs(24 * 3600);
 pub struct Deployment {
     /// The EventBridge rule's name, expected in every checked region.
     pub rule_name: Option<String>,
+    /// The name prefix of tamperwatch's EventBridge rules, as the templates name them: every
+    /// checked region must hold at least one rule with it (`tamperwatch-cloudtrail-N` in the
+    /// home region, on the default bus or the organization bus `{prefix}org`;
+    /// `tamperwatch-forward-N` elsewhere), each enabled and targeted.
+    pub rule_prefix: Option<String>,
     /// The alert topic's ARN (checked once, in its own account and region).
     pub topic_arn: Option<String>,
     /// The dead-letter queue's ARN (checked once, in its own account and region).
@@ -66,7 +71,93 @@ pub async fn check_rule(
             return error.could_not_check(place, SERVICE, CHECK).on(name);
         }
     };
-    if rule.state() != Some(&RuleState::Enabled) {
+    judge_rule(client, place, None, name, rule.state()).await
+}
+
+/// Every rule whose name starts with `prefix`, on the default bus, or else on the
+/// organization bus `{prefix}org`: one result per rule (enabled, with a target), or one failure
+/// when the region has none.
+pub async fn check_rules_by_prefix(
+    client: &aws_sdk_eventbridge::Client,
+    place: &Place,
+    prefix: &str,
+) -> Vec<CheckResult> {
+    const CHECK: &str = "eventbridge-rule";
+    let organization_bus = format!("{prefix}org");
+    let mut found = Vec::new();
+    for bus in [None, Some(organization_bus.as_str())] {
+        let mut next = None;
+        loop {
+            let page = client
+                .list_rules()
+                .name_prefix(prefix)
+                .set_event_bus_name(bus.map(str::to_owned))
+                .set_next_token(next)
+                .send()
+                .await;
+            match page {
+                Ok(page) => {
+                    found.extend(page.rules.unwrap_or_default().into_iter().map(|r| (bus, r)));
+                    next = page.next_token;
+                    if next.is_none() {
+                        break;
+                    }
+                }
+                // Only the home region of an organization deployment has that bus.
+                Err(error)
+                    if bus.is_some()
+                        && CallError::of(&error).code.as_deref()
+                            == Some("ResourceNotFoundException") =>
+                {
+                    break;
+                }
+                Err(error) => {
+                    return vec![
+                        CallError::of(&error)
+                            .could_not_check(place, SERVICE, CHECK)
+                            .on(format!("{prefix}*")),
+                    ];
+                }
+            }
+        }
+        if !found.is_empty() {
+            break;
+        }
+    }
+    if found.is_empty() {
+        return vec![
+            place
+                .result(
+                    SERVICE,
+                    CHECK,
+                    Status::Fail,
+                    format!("no EventBridge rule named {prefix}*: tamper events in this region reach nobody"),
+                )
+                .on(format!("{prefix}*"))
+                .fix("deploy tamperwatch (home region) or its forwarder stack (other regions) here; see docs/deploy.md"),
+        ];
+    }
+    let mut results = Vec::with_capacity(found.len());
+    for (bus, rule) in found {
+        let name = rule.name().unwrap_or_default().to_owned();
+        results.push(judge_rule(client, place, bus, &name, rule.state()).await);
+    }
+    results
+}
+
+/// Enabled, with at least one target.
+async fn judge_rule(
+    client: &aws_sdk_eventbridge::Client,
+    place: &Place,
+    bus: Option<&str>,
+    name: &str,
+    state: Option<&RuleState>,
+) -> CheckResult {
+    const CHECK: &str = "eventbridge-rule";
+    if state != Some(&RuleState::Enabled) {
+        let on_bus = bus
+            .map(|b| format!(" --event-bus-name {b}"))
+            .unwrap_or_default();
         return place
             .result(
                 SERVICE,
@@ -74,13 +165,19 @@ pub async fn check_rule(
                 Status::Fail,
                 format!(
                     "the rule is {}",
-                    rule.state().map_or("in no state", |s| s.as_str())
+                    state.map_or("in no state", |s| s.as_str())
                 ),
             )
             .on(name)
-            .fix(format!("aws events enable-rule --name {name}"));
+            .fix(format!("aws events enable-rule --name {name}{on_bus}"));
     }
-    match client.list_targets_by_rule().rule(name).send().await {
+    match client
+        .list_targets_by_rule()
+        .rule(name)
+        .set_event_bus_name(bus.map(str::to_owned))
+        .send()
+        .await
+    {
         Err(error) => CallError::of(&error)
             .could_not_check(place, SERVICE, CHECK)
             .on(name),
@@ -92,7 +189,7 @@ pub async fn check_rule(
                 "the rule is enabled but has no target",
             )
             .on(name)
-            .fix("redeploy tamperwatch: the rule's target (its Lambda) was removed"),
+            .fix("redeploy tamperwatch: the rule's target (its queue or the home bus) was removed"),
         Ok(targets) => place
             .result(
                 SERVICE,
