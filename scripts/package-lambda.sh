@@ -7,12 +7,15 @@
 #
 # Writes dist/tamperwatch-lambda-x86_64.zip (and dist/tamperwatch-lambda-arm64.zip). Upload one
 # to S3 and give its bucket and key to the CloudFormation stack (README, "Deploy").
-# cargo-lambda comes from PyPI into .venv (it brings its own zig for cross-linking).
+# cargo-lambda comes from PyPI into .venv, or $TAMPERWATCH_VENV when set (it brings its own zig for
+# cross-linking). The build goes to $CARGO_TARGET_DIR when set, like any cargo build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 package="${TAMPERWATCH_LAMBDA_PACKAGE:-tamperwatch-lambda}"
 dist="$root/dist"
+venv="${TAMPERWATCH_VENV:-$root/.venv}"
+target="${CARGO_TARGET_DIR:-$root/target}"
 arm64=auto
 case "${1:-}" in
   --arm64) arm64=yes ;;
@@ -25,14 +28,14 @@ if ! cargo metadata --no-deps --format-version 1 | grep -q "\"name\":\"$package\
   echo "error: no package $package in this workspace (the Lambda crate, issue 3)" >&2
   exit 2
 fi
-if [ ! -x .venv/bin/cargo-lambda ]; then
-  python3 -m venv .venv
-  .venv/bin/pip install --quiet cargo-lambda
+if [ ! -x "$venv/bin/cargo-lambda" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet cargo-lambda
 fi
-export PATH="$root/.venv/bin:$PATH"
+export PATH="$venv/bin:$PATH"
 
 build() { # $1: arch name in the zip's file name, $2: cargo-lambda flag
-  local out="$root/target/lambda-zip/$1"
+  local out="$target/lambda-zip/$1"
   rm -rf "$out"
   cargo lambda build --release --package "$package" "$2" --output-format zip --lambda-dir "$out"
   mkdir -p "$dist"

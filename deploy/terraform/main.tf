@@ -19,6 +19,9 @@ locals {
   organization_mode = var.organization_id != ""
   reconcile         = var.cloudtrail_bucket_name != ""
   bucket_account    = var.cloudtrail_bucket_account_id != "" ? var.cloudtrail_bucket_account_id : local.account
+  cloudtrail_topic  = local.reconcile && var.cloudtrail_sns_topic_arn != ""
+  drift             = var.enable_idempotency && var.drift_schedule != ""
+  auto_remediate    = var.auto_remediate == "true"
 
   # Channel secrets: environment variable -> secret value, and the secret's name.
   secret_values = {
@@ -44,21 +47,27 @@ locals {
 
   # Variables set only when their channel or feature is: empty values are left out.
   optional_env = {
-    TAMPERWATCH_ACCOUNT_ALIASES   = var.account_aliases
-    TAMPERWATCH_IDEMPOTENCY_TABLE = join("", aws_dynamodb_table.idempotency[*].name)
-    TAMPERWATCH_OPSGENIE_REGION   = nonsensitive(var.opsgenie_api_key != "") ? var.opsgenie_region : ""
-    TAMPERWATCH_SMTP_HOST         = var.smtp_host
-    TAMPERWATCH_SMTP_PORT         = var.smtp_host != "" ? tostring(var.smtp_port) : ""
-    TAMPERWATCH_SMTP_USERNAME     = var.smtp_host != "" ? var.smtp_username : ""
-    TAMPERWATCH_SMTP_FROM         = var.smtp_host != "" ? var.smtp_from : ""
-    TAMPERWATCH_SMTP_TO           = var.smtp_host != "" ? var.smtp_to : ""
+    TAMPERWATCH_ACCOUNT_ALIASES    = var.account_aliases
+    TAMPERWATCH_IDEMPOTENCY_TABLE  = join("", aws_dynamodb_table.idempotency[*].name)
+    TAMPERWATCH_OPSGENIE_REGION    = nonsensitive(var.opsgenie_api_key != "") ? var.opsgenie_region : ""
+    TAMPERWATCH_SMTP_HOST          = var.smtp_host
+    TAMPERWATCH_SMTP_PORT          = var.smtp_host != "" ? tostring(var.smtp_port) : ""
+    TAMPERWATCH_SMTP_USERNAME      = var.smtp_host != "" ? var.smtp_username : ""
+    TAMPERWATCH_SMTP_FROM          = var.smtp_host != "" ? var.smtp_from : ""
+    TAMPERWATCH_SMTP_TO            = var.smtp_host != "" ? var.smtp_to : ""
+    TAMPERWATCH_CLOUDTRAIL_BUCKETS = var.cloudtrail_bucket_name
+    TAMPERWATCH_DRIFT_REGIONS      = local.drift ? var.drift_regions : ""
   }
 
   plain_env = merge(
     {
-      TAMPERWATCH_SNS_TOPIC_ARN = aws_sns_topic.alerts.arn
-      TAMPERWATCH_MIN_LEVEL     = var.min_level
-      TAMPERWATCH_LOG_ALERTS    = "true"
+      TAMPERWATCH_SNS_TOPIC_ARN  = aws_sns_topic.alerts.arn
+      TAMPERWATCH_MIN_LEVEL      = var.min_level
+      TAMPERWATCH_LOG_ALERTS     = "true"
+      TAMPERWATCH_ACCOUNT_ID     = local.account
+      TAMPERWATCH_AUTO_REMEDIATE = var.auto_remediate
+      TAMPERWATCH_RULE_PREFIX    = "tamperwatch-"
+      TAMPERWATCH_DLQ_ARN        = aws_sqs_queue.dead_letter.arn
     },
     { for name, value in local.optional_env : name => value if value != "" },
   )
@@ -414,6 +423,64 @@ data "aws_iam_policy_document" "function" {
       resources = [var.cloudtrail_kms_key_arn]
     }
   }
+
+  # ---- Scheduled drift check: read-only ----
+  # These calls have no resource type in IAM: "*" is the only resource they take.
+  dynamic "statement" {
+    for_each = local.drift ? [1] : []
+
+    content {
+      sid = "CheckCallsWithoutResourceTypes"
+      actions = [
+        "ec2:DescribeRegions",
+        "cloudtrail:DescribeTrails",
+        "guardduty:ListDetectors",
+        "config:DescribeDeliveryChannels",
+        "inspector2:BatchGetAccountStatus",
+        "macie2:GetMacieSession",
+        "access-analyzer:ListAnalyzers",
+        "shield:GetSubscriptionState",
+        "shield:DescribeSubscription",
+        "fms:GetAdminAccount",
+        "events:ListRules",
+        "cloudwatch:GetMetricStatistics",
+      ]
+      resources = ["*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.drift ? {
+      CheckTrails          = { actions = ["cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors"], resources = ["arn:${local.partition}:cloudtrail:*:${local.account}:trail/*"] }
+      CheckDetectors       = { actions = ["guardduty:GetDetector"], resources = ["arn:${local.partition}:guardduty:*:${local.account}:detector/*"] }
+      CheckConfigRecorders = { actions = ["config:DescribeConfigurationRecorders", "config:DescribeConfigurationRecorderStatus"], resources = ["arn:${local.partition}:config:*:${local.account}:configuration-recorder/*"] }
+      CheckSecurityHub     = { actions = ["securityhub:DescribeHub", "securityhub:GetEnabledStandards"], resources = ["arn:${local.partition}:securityhub:*:${local.account}:hub/default"] }
+      CheckOwnRules        = { actions = ["events:DescribeRule", "events:ListTargetsByRule"], resources = ["arn:${local.partition}:events:*:${local.account}:rule/tamperwatch-*", "arn:${local.partition}:events:*:${local.account}:rule/tamperwatch-org/tamperwatch-*"] }
+      CheckOwnTopic        = { actions = ["sns:ListSubscriptionsByTopic"], resources = [aws_sns_topic.alerts.arn] }
+      CheckOwnDeadLetter   = { actions = ["sqs:GetQueueUrl", "sqs:GetQueueAttributes"], resources = [aws_sqs_queue.dead_letter.arn] }
+    } : {}
+
+    content {
+      sid       = statement.key
+      actions   = statement.value.actions
+      resources = statement.value.resources
+    }
+  }
+
+  # ---- Auto-remediation (opt-in) ----
+  dynamic "statement" {
+    for_each = local.auto_remediate ? {
+      RestartTrails          = { actions = ["cloudtrail:StartLogging"], resources = ["arn:${local.partition}:cloudtrail:*:${local.account}:trail/*"] }
+      ReenableDetectors      = { actions = ["guardduty:UpdateDetector"], resources = ["arn:${local.partition}:guardduty:*:${local.account}:detector/*"] }
+      RestartConfigRecorders = { actions = ["config:StartConfigurationRecorder"], resources = ["arn:${local.partition}:config:*:${local.account}:configuration-recorder/*"] }
+    } : {}
+
+    content {
+      sid       = statement.key
+      actions   = statement.value.actions
+      resources = statement.value.resources
+    }
+  }
 }
 
 resource "aws_iam_role" "function" {
@@ -503,6 +570,35 @@ data "aws_iam_policy_document" "reconcile_queue" {
       values   = [local.bucket_account]
     }
   }
+
+  dynamic "statement" {
+    for_each = local.cloudtrail_topic ? [1] : []
+
+    content {
+      sid       = "CloudTrailTopicNotifications"
+      actions   = ["sqs:SendMessage"]
+      resources = [aws_sqs_queue.reconcile[0].arn]
+
+      principals {
+        type        = "Service"
+        identifiers = ["sns.amazonaws.com"]
+      }
+
+      condition {
+        test     = "ArnEquals"
+        variable = "aws:SourceArn"
+        values   = [var.cloudtrail_sns_topic_arn]
+      }
+    }
+  }
+}
+
+# The trail's own SNS topic -> the reconciliation queue: no change to the bucket needed.
+resource "aws_sns_topic_subscription" "cloudtrail" {
+  count     = local.cloudtrail_topic ? 1 : 0
+  topic_arn = var.cloudtrail_sns_topic_arn
+  protocol  = "sqs"
+  endpoint  = aws_sqs_queue.reconcile[0].arn
 }
 
 resource "aws_sqs_queue_policy" "reconcile" {
@@ -517,6 +613,31 @@ resource "aws_lambda_event_source_mapping" "reconcile" {
   event_source_arn        = aws_sqs_queue.reconcile[0].arn
   batch_size              = 5
   function_response_types = ["ReportBatchItemFailures"]
+}
+
+# ---- Scheduled drift alerts (tamperwatch check on a schedule) ----------------------------------
+
+resource "aws_cloudwatch_event_rule" "drift" {
+  count               = local.drift ? 1 : 0
+  name                = "tamperwatch-drift"
+  description         = "Runs tamperwatch's posture checks; the Lambda alerts when a check breaks or recovers."
+  schedule_expression = var.drift_schedule
+}
+
+resource "aws_cloudwatch_event_target" "drift" {
+  count     = local.drift ? 1 : 0
+  rule      = aws_cloudwatch_event_rule.drift[0].name
+  target_id = "tamperwatch-drift"
+  arn       = aws_lambda_function.detector.arn
+  input     = jsonencode({ tamperwatch = "drift" })
+}
+
+resource "aws_lambda_permission" "drift" {
+  count         = local.drift ? 1 : 0
+  function_name = aws_lambda_function.detector.function_name
+  action        = "lambda:InvokeFunction"
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.drift[0].arn
 }
 
 # ---- Alarms on the detector itself, to the same topic ------------------------------------------

@@ -19,6 +19,11 @@ output "home_event_bus_arn" {
 }
 
 output "reconcile_queue_arn" {
-  description = "Send the CloudTrail bucket's s3:ObjectCreated:* notifications (prefix AWSLogs/) here."
+  description = "Without cloudtrail_sns_topic_arn, send the CloudTrail bucket's s3:ObjectCreated:* notifications (prefix AWSLogs/) here."
   value       = one(aws_sqs_queue.reconcile[*].arn)
+}
+
+output "dead_letter_queue_arn" {
+  description = "The dead-letter queue (tamperwatch check --tamperwatch-dlq)."
+  value       = aws_sqs_queue.dead_letter.arn
 }

@@ -171,3 +171,32 @@ variable "cloudtrail_kms_key_arn" {
   type        = string
   default     = ""
 }
+
+variable "cloudtrail_sns_topic_arn" {
+  description = "The trail's own SNS topic, subscribed to the reconciliation queue (no change to the bucket needed). Empty: use an S3 event notification instead."
+  type        = string
+  default     = ""
+}
+
+variable "drift_schedule" {
+  description = "How often the Lambda checks that the security services are on and alerts when a check breaks or recovers, e.g. rate(1 hour). Empty: no drift alerts. Needs enable_idempotency."
+  type        = string
+  default     = "rate(1 hour)"
+}
+
+variable "drift_regions" {
+  description = "Regions the drift check covers, comma-separated, or \"all\". Empty = this region."
+  type        = string
+  default     = ""
+}
+
+variable "auto_remediate" {
+  description = "\"true\" to reverse StopLogging, StopConfigurationRecorder and GuardDuty UpdateDetector enable=false in this account (adds its own IAM statements)."
+  type        = string
+  default     = "false"
+
+  validation {
+    condition     = contains(["true", "false"], var.auto_remediate)
+    error_message = "auto_remediate is \"true\" or \"false\"."
+  }
+}

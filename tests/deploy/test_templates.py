@@ -107,6 +107,30 @@ def as_list(value):
     return [x for v in values for x in branches(v)]
 
 
+# Actions that have no resource type in IAM's Service Authorization Reference: "*" is the only
+# resource they accept, so it is the narrowest one. A statement may use "*" only if every one of
+# its actions is here.
+STAR_ONLY_ACTIONS = {
+    "ec2:DescribeRegions",
+    "cloudtrail:DescribeTrails",
+    "guardduty:ListDetectors",
+    "config:DescribeDeliveryChannels",
+    "inspector2:BatchGetAccountStatus",
+    "macie2:GetMacieSession",
+    "access-analyzer:ListAnalyzers",
+    "shield:GetSubscriptionState",
+    "shield:DescribeSubscription",
+    "fms:GetAdminAccount",
+    "events:ListRules",
+    "cloudwatch:GetMetricStatistics",
+}
+
+
+def only_star_only_actions(statement):
+    actions = as_list(statement.get("Action"))
+    return bool(actions) and all(a in STAR_ONLY_ACTIONS for a in actions)
+
+
 def is_account_admin_of_key(kind, statement):
     """A key policy's statement giving the account (its IAM policies) the key: KMS needs it,
     and a key policy's Resource is always "*" (the key itself)."""
@@ -127,7 +151,7 @@ def test_no_star_action_or_resource_where_a_narrower_one_exists(path):
                 if not (kind == "AWS::KMS::Key" and action == "kms:*" and is_root(s)):
                     problems.append(f"{name} ({s.get('Sid')}): action {action}")
         for resource in as_list(s.get("Resource")):
-            if resource == "*" and not is_account_admin_of_key(kind, s):
+            if resource == "*" and not (is_account_admin_of_key(kind, s) or only_star_only_actions(s)):
                 problems.append(f"{name} ({s.get('Sid')}): resource *")
         if "NotAction" in s or "NotResource" in s:
             problems.append(f"{name} ({s.get('Sid')}): NotAction/NotResource in an Allow")
@@ -168,6 +192,9 @@ def test_the_policy_check_catches_stars():
     found = list(statements(bad))
     assert len(found) == 1
     assert as_list(found[0][2]["Action"]) == ["sns:*"]
+    # A star-only action does not excuse a star on another action in the same statement.
+    assert only_star_only_actions({"Action": ["guardduty:ListDetectors"]})
+    assert not only_star_only_actions({"Action": ["guardduty:ListDetectors", "guardduty:GetDetector"]})
 
 
 def test_detector_role_is_scoped_to_the_stacks_own_resources():

@@ -8,7 +8,7 @@ import hcl2
 import pytest
 
 from conftest import ROOT
-from test_templates import load
+from test_templates import STAR_ONLY_ACTIONS, load
 
 TF = ROOT / "deploy" / "terraform"
 
@@ -52,6 +52,10 @@ def test_no_star_outside_the_key_policy():
         if re.search(r'(actions|resources)\s*=\s*\[[^\]]*"\*"', line)
     ]
     # The KMS key policy: kms:* for the account (keeps the key manageable), and "*" as the
-    # resource, which in a key policy is the key itself.
-    assert stars == ['resources = ["*"]', 'resources = ["*"]'], stars
+    # resource, which in a key policy is the key itself; and the drift check's calls that have
+    # no resource type in IAM, whose statement holds nothing else.
+    assert stars == ['resources = ["*"]'] * 3, stars
     assert text.count('"kms:*"') == 1
+    star_only = text.split('sid = "CheckCallsWithoutResourceTypes"')[1].split("resources")[0]
+    actions = re.findall(r'"([a-z0-9-]+:[A-Za-z]+)"', star_only)
+    assert actions and set(actions) <= STAR_ONLY_ACTIONS, actions
