@@ -50,6 +50,7 @@ pub use policy::{
 };
 pub use storm::{
     ChannelLimit, GroupKey, GroupStatus, GroupingConfig, MemoryState, NoiseState, Plan, RateLimit,
+    Window,
 };
 pub use suppress::{Miss, Network, Suppression, Time, Tool};
 
@@ -83,16 +84,8 @@ impl<'a> Subject<'a> {
         }
     }
 
-    /// The grouping key: rule, account, principal (its ARN, else its readable name).
+    /// The grouping key.
     pub fn group_key(&self) -> GroupKey {
-        GroupKey {
-            rule_id: self.rule_id.to_owned(),
-            account: self.event.account_id.clone().unwrap_or_default(),
-            principal: self
-                .actor
-                .arn
-                .clone()
-                .unwrap_or_else(|| self.actor.name.clone()),
-        }
+        GroupKey::of(self.rule_id, self.actor, self.event)
     }
 }

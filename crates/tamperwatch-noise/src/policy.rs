@@ -39,9 +39,6 @@ pub struct NoiseConfig {
     /// Per-channel rate limits, by channel name.
     #[serde(default)]
     pub channel_rate_limits: BTreeMap<String, RateLimit>,
-    /// Count suppressed and staged findings for the daily digest.
-    #[serde(default)]
-    pub digest: bool,
 }
 
 impl NoiseConfig {

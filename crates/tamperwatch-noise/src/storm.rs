@@ -76,10 +76,25 @@ impl RateLimit {
     }
 }
 
-/// The window that holds `now`: `floor(now / secs)`.
-pub fn window_index(now: Timestamp, secs: u64) -> i64 {
-    let secs = i64::try_from(secs.max(1)).unwrap_or(i64::MAX);
-    now.as_second().div_euclid(secs)
+/// A fixed window: `floor(time / length)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// Its index since the epoch.
+    pub index: i64,
+    /// When it ends, in Unix seconds (state about it may be forgotten after that).
+    pub ends_at: i64,
+}
+
+impl Window {
+    /// The window of `secs` seconds that holds `now`.
+    pub fn of(now: Timestamp, secs: u64) -> Window {
+        let secs = i64::try_from(secs.max(1)).unwrap_or(i64::MAX);
+        let index = now.as_second().div_euclid(secs);
+        Window {
+            index,
+            ends_at: index.saturating_add(1).saturating_mul(secs),
+        }
+    }
 }
 
 /// What findings are grouped by: rule, account, principal.
@@ -94,6 +109,20 @@ pub struct GroupKey {
 }
 
 impl GroupKey {
+    /// The key of a finding or alert: rule, account, principal (its ARN, else its readable
+    /// name).
+    pub fn of(
+        rule_id: &str,
+        actor: &tamperwatch_event::Actor,
+        event: &tamperwatch_detect::EventSummary,
+    ) -> GroupKey {
+        GroupKey {
+            rule_id: rule_id.to_owned(),
+            account: event.account_id.clone().unwrap_or_default(),
+            principal: actor.arn.clone().unwrap_or_else(|| actor.name.clone()),
+        }
+    }
+
     /// A stable id, safe in keys, headers and URLs: `grp-` and 32 hex digits of SHA-256 over the
     /// three parts (a cryptographic hash: a caller who picks a session name cannot make their
     /// findings fold into another principal's group).
@@ -169,43 +198,50 @@ pub struct GroupStatus {
     pub opened: bool,
 }
 
-/// The state grouping and storm control keep between batches. Every method is one atomic
-/// update, so concurrent Lambda invocations agree.
+/// The state grouping and storm control keep between batches: named counters, one per group
+/// and window and per channel and window. `add` must be one atomic update, so concurrent
+/// Lambda invocations agree.
 pub trait NoiseState {
     /// Why the state could not be read or written.
     type Error: std::error::Error + Send + Sync + 'static;
 
-    /// Adds `n` findings to group `id` in window `window` (see [`window_index`]).
-    fn add_to_group(
+    /// Adds `n` to the counter `key` of `window` and returns its new value. The counter may be
+    /// forgotten once the window has ended.
+    fn add(
         &self,
-        id: &str,
-        window: i64,
+        key: &str,
+        window: Window,
         n: u64,
-    ) -> impl Future<Output = Result<GroupStatus, Self::Error>> + Send;
+    ) -> impl Future<Output = Result<u64, Self::Error>> + Send;
+}
 
-    /// Takes up to `want` alerts from a channel's budget of `limit` in window `window`;
-    /// returns how many were granted.
-    fn take_budget(
-        &self,
-        channel: &str,
-        window: i64,
-        want: u32,
-        limit: u32,
-    ) -> impl Future<Output = Result<u32, Self::Error>> + Send;
+/// Adds `n` findings to group `id` in `window`.
+pub async fn add_to_group<S: NoiseState>(
+    state: &S,
+    id: &str,
+    window: Window,
+    n: u64,
+) -> Result<GroupStatus, S::Error> {
+    let total = state.add(&format!("group#{id}"), window, n).await?;
+    Ok(GroupStatus {
+        total,
+        opened: total == n,
+    })
+}
 
-    /// Adds `n` to the digest counter `name` of `day` (`YYYY-MM-DD`).
-    fn count(
-        &self,
-        day: &str,
-        name: &str,
-        n: u64,
-    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
-
-    /// The digest counters of `day`.
-    fn counts(
-        &self,
-        day: &str,
-    ) -> impl Future<Output = Result<BTreeMap<String, u64>, Self::Error>> + Send;
+/// Takes up to `want` alerts from a channel's budget of `limit` in `window`; returns how many
+/// were granted.
+pub async fn take_budget<S: NoiseState>(
+    state: &S,
+    channel: &str,
+    window: Window,
+    want: u32,
+    limit: u32,
+) -> Result<u32, S::Error> {
+    let after = state
+        .add(&format!("rate#{channel}"), window, u64::from(want))
+        .await?;
+    Ok(granted(after, want, limit))
 }
 
 /// How many of `want` a counter that was at `before_plus_want - want` grants under `limit`.
@@ -235,56 +271,20 @@ impl MemoryState {
     pub fn new() -> MemoryState {
         MemoryState::default()
     }
+}
 
-    fn add(&self, key: String, n: u64) -> Result<u64, PoisonedError> {
+impl NoiseState for MemoryState {
+    type Error = PoisonedError;
+
+    async fn add(&self, key: &str, window: Window, n: u64) -> Result<u64, PoisonedError> {
         let mut m = self.counters.lock().map_err(|_| PoisonedError)?;
+        let key = format!("{key}#{}", window.index);
         if m.len() >= MAX_COUNTERS && !m.contains_key(&key) {
             m.clear();
         }
         let v = m.entry(key).or_insert(0);
         *v = v.saturating_add(n);
         Ok(*v)
-    }
-}
-
-impl NoiseState for MemoryState {
-    type Error = PoisonedError;
-
-    async fn add_to_group(
-        &self,
-        id: &str,
-        window: i64,
-        n: u64,
-    ) -> Result<GroupStatus, PoisonedError> {
-        let total = self.add(format!("group#{id}#{window}"), n)?;
-        Ok(GroupStatus {
-            total,
-            opened: total == n,
-        })
-    }
-
-    async fn take_budget(
-        &self,
-        channel: &str,
-        window: i64,
-        want: u32,
-        limit: u32,
-    ) -> Result<u32, PoisonedError> {
-        let after = self.add(format!("rate#{channel}#{window}"), u64::from(want))?;
-        Ok(granted(after, want, limit))
-    }
-
-    async fn count(&self, day: &str, name: &str, n: u64) -> Result<(), PoisonedError> {
-        self.add(format!("digest#{day}#{name}"), n).map(|_| ())
-    }
-
-    async fn counts(&self, day: &str) -> Result<BTreeMap<String, u64>, PoisonedError> {
-        let prefix = format!("digest#{day}#");
-        let m = self.counters.lock().map_err(|_| PoisonedError)?;
-        Ok(m.range(prefix.clone()..)
-            .take_while(|(k, _)| k.starts_with(&prefix))
-            .map(|(k, v)| (k[prefix.len()..].to_owned(), *v))
-            .collect())
     }
 }
 
@@ -361,8 +361,8 @@ pub async fn plan<T, S: NoiseState>(
     for g in groups {
         let status = match grouping {
             Some(cfg) => {
-                let window = window_index(now, cfg.window_secs);
-                match state.add_to_group(&g.key.id(), window, g.count).await {
+                let window = Window::of(now, cfg.window_secs);
+                match add_to_group(state, &g.key.id(), window, g.count).await {
                     Ok(s) => s,
                     Err(e) => {
                         state_errors.push(e.to_string());
@@ -396,10 +396,8 @@ pub async fn plan<T, S: NoiseState>(
             continue;
         }
         let want = u32::try_from(routed.len()).unwrap_or(u32::MAX);
-        let window = window_index(now, limit.per_secs);
-        let granted = match state
-            .take_budget(&channel.name, window, want, limit.max_alerts)
-            .await
+        let window = Window::of(now, limit.per_secs);
+        let granted = match take_budget(state, &channel.name, window, want, limit.max_alerts).await
         {
             Ok(n) => n,
             Err(e) => {
@@ -484,8 +482,9 @@ mod tests {
 
     #[tokio::test]
     async fn memory_state_windows() {
+        let w = |index| Window { index, ends_at: 0 };
         let s = MemoryState::new();
-        let g = s.add_to_group("grp-1", 7, 3).await.unwrap();
+        let g = add_to_group(&s, "grp-1", w(7), 3).await.unwrap();
         assert_eq!(
             g,
             GroupStatus {
@@ -493,7 +492,7 @@ mod tests {
                 opened: true
             }
         );
-        let g = s.add_to_group("grp-1", 7, 2).await.unwrap();
+        let g = add_to_group(&s, "grp-1", w(7), 2).await.unwrap();
         assert_eq!(
             g,
             GroupStatus {
@@ -502,20 +501,12 @@ mod tests {
             }
         );
         // The next window opens a new group.
-        assert!(s.add_to_group("grp-1", 8, 1).await.unwrap().opened);
-        assert_eq!(s.take_budget("slack", 1, 8, 10).await.unwrap(), 8);
-        assert_eq!(s.take_budget("slack", 1, 8, 10).await.unwrap(), 2);
-        assert_eq!(s.take_budget("slack", 1, 8, 10).await.unwrap(), 0);
-        assert_eq!(s.take_budget("slack", 2, 8, 10).await.unwrap(), 8);
-        assert_eq!(s.take_budget("teams", 1, 8, 10).await.unwrap(), 8);
-        s.count("2026-11-30", "terraform", 4).await.unwrap();
-        s.count("2026-11-30", "terraform", 1).await.unwrap();
-        s.count("2026-12-01", "terraform", 9).await.unwrap();
-        let c = s.counts("2026-11-30").await.unwrap();
-        assert_eq!(
-            c.into_iter().collect::<Vec<_>>(),
-            vec![("terraform".to_owned(), 5)]
-        );
+        assert!(add_to_group(&s, "grp-1", w(8), 1).await.unwrap().opened);
+        assert_eq!(take_budget(&s, "slack", w(1), 8, 10).await.unwrap(), 8);
+        assert_eq!(take_budget(&s, "slack", w(1), 8, 10).await.unwrap(), 2);
+        assert_eq!(take_budget(&s, "slack", w(1), 8, 10).await.unwrap(), 0);
+        assert_eq!(take_budget(&s, "slack", w(2), 8, 10).await.unwrap(), 8);
+        assert_eq!(take_budget(&s, "teams", w(1), 8, 10).await.unwrap(), 8);
     }
 
     #[tokio::test]
@@ -639,9 +630,10 @@ mod tests {
     }
 
     #[test]
-    fn window_index_is_floor() {
+    fn windows_are_epoch_aligned() {
         let t: Timestamp = "2026-11-30T10:00:59Z".parse().unwrap();
         let u: Timestamp = "2026-11-30T10:01:00Z".parse().unwrap();
-        assert_eq!(window_index(t, 60) + 1, window_index(u, 60));
+        assert_eq!(Window::of(t, 60).index + 1, Window::of(u, 60).index);
+        assert_eq!(Window::of(t, 60).ends_at, u.as_second());
     }
 }

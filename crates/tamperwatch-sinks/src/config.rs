@@ -52,6 +52,12 @@ pub struct Config {
     /// Where alerts go.
     #[serde(default)]
     pub channels: Vec<ChannelConfig>,
+    /// Suppressions (`[[suppress]]`): see `docs/noise.md`.
+    #[serde(default)]
+    pub suppress: Vec<tamperwatch_noise::Suppression>,
+    /// Noise control: never-suppressible rules, staging, OUs, grouping, rate limits.
+    #[serde(default)]
+    pub noise: tamperwatch_noise::NoiseConfig,
 }
 
 /// Retries of one delivery: exponential backoff with full jitter, bounded in attempts and in
@@ -325,6 +331,12 @@ pub enum LoadConfigError {
     /// Two channels have the same name.
     #[error("two channels are named {0:?}: give each a unique `name`")]
     DuplicateName(String),
+    /// The suppressions or `[noise]` settings are not usable.
+    #[error("invalid noise control: {0}")]
+    Noise(#[from] tamperwatch_noise::BuildPolicyError),
+    /// A rate limit names a channel that does not exist.
+    #[error("[noise.channel_rate_limits] names {0:?}, which is not a channel")]
+    UnknownChannel(String),
 }
 
 impl Config {
@@ -366,14 +378,30 @@ impl Config {
         })
     }
 
-    fn check(&self) -> Result<(), LoadConfigError> {
+    /// Checks what the types cannot: unique channel names, usable suppressions, rate limits
+    /// naming real channels.
+    pub fn check(&self) -> Result<(), LoadConfigError> {
         let mut names = BTreeSet::new();
         for c in &self.channels {
             if !names.insert(c.name()) {
                 return Err(LoadConfigError::DuplicateName(c.name().to_owned()));
             }
         }
+        self.policy()?;
+        if let Some(name) = self
+            .noise
+            .channel_rate_limits
+            .keys()
+            .find(|k| !names.contains(k.as_str()))
+        {
+            return Err(LoadConfigError::UnknownChannel(name.clone()));
+        }
         Ok(())
+    }
+
+    /// The noise-control policy of this configuration.
+    pub fn policy(&self) -> Result<tamperwatch_noise::Policy, tamperwatch_noise::BuildPolicyError> {
+        tamperwatch_noise::Policy::new(&self.noise, &self.suppress)
     }
 
     fn add_env(&mut self, var: &dyn Fn(&str) -> Option<String>) -> Result<(), LoadConfigError> {

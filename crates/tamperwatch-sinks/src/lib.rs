@@ -26,6 +26,7 @@ pub mod config;
 pub mod env;
 pub mod error;
 pub mod ledger;
+pub mod noise;
 pub mod notifier;
 pub mod pipeline;
 pub mod retry;

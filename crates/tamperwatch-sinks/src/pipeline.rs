@@ -6,13 +6,16 @@
 //! record as `batchItemFailures`), an SNS-to-Lambda event (`Records[].Sns.Message`), or
 //! anything [`tamperwatch_event::read`] recognises (an EventBridge event, a log file, ...).
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tamperwatch_alert::{Alert, AlertConfig};
+use tamperwatch_alert::{Alert, AlertConfig, GroupInfo};
 use tamperwatch_detect::Detector;
 use tamperwatch_event::{Limits, Location, ReadError, Record, Visit, read};
+use tamperwatch_noise::storm::{ChannelLimit, plan};
+use tamperwatch_noise::{Explanation, GroupKey, Policy, Subject, Verdict};
 
 use crate::notifier::{Delivery, Notifier};
 
@@ -33,6 +36,19 @@ pub struct Report {
     pub alerts: usize,
     /// Repeats dropped within this input.
     pub duplicates: usize,
+    /// Findings a suppression hid (each logged with the suppression that matched).
+    pub suppressed: usize,
+    /// Findings of rules in staging (logged, not sent).
+    pub staged: usize,
+    /// Hidden findings by suppression name (`staging` for staged rules).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub held_by: BTreeMap<String, usize>,
+    /// Findings folded into another alert of their group.
+    pub grouped: usize,
+    /// Alerts a channel's rate limit held back (named in that channel's storm summary).
+    pub rate_limited: usize,
+    /// Storm summaries sent.
+    pub storm_summaries: usize,
     /// EventBridge events that do not carry CloudTrail records, skipped.
     pub ignored: usize,
     /// Parts that could not be read or evaluated.
@@ -58,6 +74,14 @@ impl Report {
         self.records += other.records;
         self.alerts += other.alerts;
         self.duplicates += other.duplicates;
+        self.suppressed += other.suppressed;
+        self.staged += other.staged;
+        for (k, v) in other.held_by {
+            *self.held_by.entry(k).or_default() += v;
+        }
+        self.grouped += other.grouped;
+        self.rate_limited += other.rate_limited;
+        self.storm_summaries += other.storm_summaries;
         self.ignored += other.ignored;
         self.errors.extend(other.errors);
         self.deliveries.extend(other.deliveries);
@@ -72,8 +96,8 @@ pub struct HandleError {
     pub retryable: bool,
     /// What failed (no secrets).
     pub message: String,
-    /// The details.
-    pub report: Report,
+    /// The details (boxed: a report is large, and errors travel by value).
+    pub report: Box<Report>,
 }
 
 impl HandleError {
@@ -155,6 +179,8 @@ fn shape(payload: &[u8]) -> Shape {
 struct Collect<'d> {
     detector: &'d Detector,
     config: &'d AlertConfig,
+    policy: &'d Policy,
+    now: Timestamp,
     report: Report,
     alerts: Vec<Alert>,
 }
@@ -167,12 +193,26 @@ impl Visit for Collect<'_> {
             self.report.errors.push(format!("{at}: {e}"));
         }
         // Findings of rules that only feed a correlation are not alerts.
-        self.alerts.extend(
-            findings
-                .iter()
-                .filter(|f| f.rule.generates())
-                .map(|f| Alert::from_finding(f, self.config)),
-        );
+        for f in findings.iter().filter(|f| f.rule.generates()) {
+            let alert = Alert::from_finding(f, self.config);
+            let explanation = self.policy.decide(&Subject::of(f), self.now);
+            match explanation.verdict {
+                Verdict::Send => self.alerts.push(alert),
+                Verdict::Suppressed | Verdict::Staged => {
+                    log_held(&alert, &explanation);
+                    let name = match &explanation.suppression {
+                        Some(s) => s.name.clone(),
+                        None => "staging".to_owned(),
+                    };
+                    *self.report.held_by.entry(name).or_default() += 1;
+                    if explanation.verdict == Verdict::Suppressed {
+                        self.report.suppressed += 1;
+                    } else {
+                        self.report.staged += 1;
+                    }
+                }
+            }
+        }
     }
 
     fn error(&mut self, at: Location, error: ReadError) {
@@ -198,11 +238,14 @@ impl Pipeline {
         &self.notifier
     }
 
-    /// The alerts of one input (any envelope), without delivering them.
+    /// The alerts of one input (any envelope), without delivering them: suppressed and staged
+    /// findings are logged and counted, not returned.
     pub fn alerts(&self, input: &[u8]) -> (Vec<Alert>, Report) {
         let mut c = Collect {
             detector: &self.detector,
             config: self.notifier.alert_config(),
+            policy: self.notifier.policy(),
+            now: Timestamp::now(),
             report: Report::default(),
             alerts: Vec::new(),
         };
@@ -224,11 +267,91 @@ impl Pipeline {
         out
     }
 
-    /// Reads one input, detects, and delivers its alerts.
+    /// Reads one input, detects, and delivers its alerts: grouped by rule, account and
+    /// principal within the configured window, each channel within its rate limit (the excess
+    /// folded into one storm summary per channel).
     pub async fn process(&self, input: &[u8]) -> Report {
         let (alerts, mut report) = self.alerts(input);
-        report.deliveries = self.deliver(&alerts).await;
+        self.send(alerts, &mut report).await;
         report
+    }
+
+    /// Plans and delivers a batch of alerts (see [`tamperwatch_noise::storm`]).
+    async fn send(&self, alerts: Vec<Alert>, report: &mut Report) {
+        let n = &self.notifier;
+        let grouping = n.noise().grouping;
+        let channels: Vec<ChannelLimit> = n
+            .channels()
+            .iter()
+            .map(|c| ChannelLimit {
+                name: c.name().to_owned(),
+                limit: n.noise().rate_limit(c.name()),
+            })
+            .collect();
+        let items = alerts
+            .into_iter()
+            .map(|a| {
+                let key = GroupKey::of(&a.rule.id, &a.actor, &a.event);
+                (key, resource(&a), a)
+            })
+            .collect();
+        let routes = |a: &Alert| -> Vec<usize> {
+            n.channels()
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.routes(a))
+                .map(|(i, _)| i)
+                .collect()
+        };
+        let mut plan = plan(
+            items,
+            routes,
+            &channels,
+            grouping,
+            Timestamp::now(),
+            n.noise_state(),
+        )
+        .await;
+        for e in &plan.state_errors {
+            log_warning(&format!(
+                "{e}; grouping or rate limiting skipped for this batch"
+            ));
+        }
+        for p in &mut plan.alerts {
+            report.grouped +=
+                usize::try_from(p.group.count.saturating_sub(1)).unwrap_or(usize::MAX);
+            if grouping.is_some() {
+                p.group.first.group = Some(GroupInfo {
+                    key: p.group.key.id(),
+                    count: p.status.total,
+                    in_alert: p.group.count,
+                    resources: std::mem::take(&mut p.group.resources),
+                    more_resources: p.group.more_resources,
+                    follow_up: !p.status.opened,
+                });
+            }
+        }
+        report.alerts = plan.alerts.len();
+        for p in &plan.alerts {
+            report.rate_limited += usize::from(!p.held_on.is_empty());
+            report.deliveries.push(
+                n.deliver_planned(&p.group.first, &p.send_to, &p.held_on)
+                    .await,
+            );
+        }
+        for s in &plan.summaries {
+            let held: Vec<&Alert> = s
+                .held
+                .iter()
+                .map(|&i| &plan.alerts[i].group.first)
+                .collect();
+            if let Some(summary) = Alert::storm(&held, &channels[s.channel].name) {
+                report.storm_summaries += 1;
+                report
+                    .deliveries
+                    .push(n.deliver_planned(&summary, &[s.channel], &[]).await);
+            }
+        }
     }
 
     /// Handles one Lambda invocation's payload. For an SQS batch the answer is always
@@ -289,12 +412,48 @@ fn finish(report: Report) -> Result<Value, HandleError> {
         return Err(HandleError {
             retryable: report.retryable(),
             message,
-            report,
+            report: Box::new(report),
         });
     }
     Ok(
-        json!({"records": report.records, "alerts": report.alerts, "duplicates": report.duplicates, "ignored": report.ignored}),
+        json!({"records": report.records, "alerts": report.alerts, "duplicates": report.duplicates, "ignored": report.ignored, "suppressed": report.suppressed, "staged": report.staged}),
     )
+}
+
+/// What a grouped alert lists as a resource: the first parameter the rule names (a trail, a
+/// detector, a recorder), else the event name.
+fn resource(alert: &Alert) -> String {
+    match alert.parameters.first() {
+        Some((_, v)) => v.clone(),
+        None => alert.event.event_name.clone().unwrap_or_default(),
+    }
+}
+
+/// One log line per hidden finding: suppressed is not silent.
+fn log_held(alert: &Alert, explanation: &Explanation) {
+    let kind = match explanation.verdict {
+        Verdict::Staged => "staged",
+        _ => "suppressed",
+    };
+    eprintln!(
+        "{}",
+        json!({
+            "level": "INFO",
+            "tamperwatch": kind,
+            "headline": alert.headline(),
+            "dedup_key": alert.dedup_key(),
+            "rule": alert.rule.id,
+            "principal": alert.actor.arn.as_deref().unwrap_or(&alert.actor.name),
+            "account": alert.event.account_id,
+            "eventTime": alert.event.event_time,
+            "explanation": explanation.line(),
+            "suppression": explanation.suppression,
+        })
+    );
+}
+
+fn log_warning(message: &str) {
+    eprintln!("{}", json!({"level": "WARN", "message": message}));
 }
 
 /// One structured log line per invocation (stderr; stdout is the log channel's).
