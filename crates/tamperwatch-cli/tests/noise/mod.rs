@@ -2,26 +2,12 @@
 //! counts it, `scan --explain` shows every finding with why, and `config check` validates a
 //! config file, the shipped example included, and reports what it would hide in an archive.
 
-#![allow(clippy::expect_used, clippy::unwrap_used)]
-
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-fn tamperwatch() -> Command {
-    let mut cmd = Command::cargo_bin("tamperwatch").unwrap();
-    cmd.env("NO_COLOR", "1")
-        .env_remove("TAMPERWATCH_RULES")
-        .env_remove("TAMPERWATCH_CONFIG");
-    cmd
-}
+use super::{STOP_LOGGING, repo, tamperwatch};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-const STOP_LOGGING: &str = r#"{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::111122223333:user/mallory","accountId":"111122223333","userName":"mallory"},"eventTime":"2026-11-30T10:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.7","userAgent":"aws-cli/2.17.32","requestParameters":{"name":"main"},"eventID":"5a1b2c3d-0000-4000-8000-000000000001","eventType":"AwsApiCall","recipientAccountId":"111122223333"}"#;
 const ROOT_LOGIN: &str = r#"{"eventVersion":"1.09","userIdentity":{"type":"Root","arn":"arn:aws:iam::111122223333:root","accountId":"111122223333"},"eventTime":"2026-11-30T10:05:00Z","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.7","responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"MFAUsed":"No"},"eventID":"5a1b2c3d-0000-4000-8000-000000000002","eventType":"AwsConsoleSignIn","recipientAccountId":"111122223333"}"#;
 
 /// Suppresses everything user/mallory and the root user do in the account.
