@@ -223,6 +223,17 @@ pub enum SinkConfig {
         /// The webhook URL.
         webhook_url: Secret,
     },
+    /// A Slack app through the Web API (`chat.postMessage` with a bot token): the same Block
+    /// Kit message as the webhook, and follow-ups of a group go into its first alert's thread.
+    SlackApp {
+        /// The bot token (`xoxb-...`), with the `chat:write` scope.
+        bot_token: Secret,
+        /// The channel id (`C0123456789`) the app is a member of.
+        channel: String,
+        /// The Web API base URL overriding `https://slack.com`.
+        #[serde(default)]
+        url: Option<String>,
+    },
     /// A Microsoft Teams Workflows webhook (Adaptive Card).
     Teams {
         /// The webhook URL.
@@ -266,6 +277,7 @@ impl SinkConfig {
             SinkConfig::Sns { .. } => "sns",
             SinkConfig::Smtp { .. } => "smtp",
             SinkConfig::Slack { .. } => "slack",
+            SinkConfig::SlackApp { .. } => "slack_app",
             SinkConfig::Teams { .. } => "teams",
             SinkConfig::Opsgenie { .. } => "opsgenie",
             SinkConfig::Pagerduty { .. } => "pagerduty",

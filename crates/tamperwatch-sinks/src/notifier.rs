@@ -10,10 +10,10 @@ use tamperwatch_alert::{Alert, AlertConfig};
 use crate::channel::{BuildChannelError, Channel, Resolved, build_sink};
 use crate::config::{Config, RetryConfig, SinkConfig};
 use crate::ledger::Ledger;
-use crate::noise::{NoiseStore, NoiseTable};
+use crate::noise::NoiseStore;
 use crate::retry::retry;
 use crate::secret::{Secret, SecretValue};
-use tamperwatch_noise::{MemoryState, NoiseConfig, Policy};
+use tamperwatch_noise::{NoiseConfig, Policy};
 
 /// Channels, clients and the delivery ledger, built once (at cold start in a Lambda).
 #[derive(Debug)]
@@ -182,10 +182,10 @@ impl Notifier {
                 let client = aws_sdk_dynamodb::Client::new(sdk);
                 (
                     Ledger::with_table(client.clone(), i.table.clone(), i.ttl_days),
-                    NoiseStore::Table(NoiseTable::new(client, i.table.clone())),
+                    NoiseStore::with_table(client, i.table.clone()),
                 )
             }
-            _ => (Ledger::in_memory(), NoiseStore::Memory(MemoryState::new())),
+            _ => (Ledger::in_memory(), NoiseStore::in_memory()),
         };
         Ok(Notifier {
             channels,
@@ -287,9 +287,13 @@ impl Notifier {
                 Err(e) => log_warning(&format!("{e}; sending anyway")),
             }
         }
-        let attempts = retry(&self.retry, || channel.sink.send(alert)).await;
+        let thread = self.thread_of(channel, alert).await;
+        let attempts = retry(&self.retry, || channel.sink.send(alert, thread.as_deref())).await;
         match attempts.result {
-            Ok(()) => {
+            Ok(ts) => {
+                if let Some(ts) = ts {
+                    self.remember_thread(channel, alert, &ts).await;
+                }
                 if let Err(e) = self.ledger.record(dedup_key, &name).await {
                     log_warning(&format!("{e}; a retry may send this alert to {name} again"));
                 }
@@ -312,6 +316,48 @@ impl Notifier {
     }
 }
 
+impl Notifier {
+    /// The Slack thread a grouped follow-up goes into (none for other alerts and channels).
+    async fn thread_of(&self, channel: &Channel, alert: &Alert) -> Option<String> {
+        let group = alert.group.as_ref().filter(|g| g.follow_up)?;
+        if !channel.threads() {
+            return None;
+        }
+        match self
+            .state
+            .thread(&thread_key(channel.name(), &group.key))
+            .await
+        {
+            Ok(ts) => ts,
+            Err(e) => {
+                log_warning(&format!("{e}; the follow-up starts a new thread"));
+                None
+            }
+        }
+    }
+
+    /// Records the message that opened a group as the group's thread on this channel.
+    async fn remember_thread(&self, channel: &Channel, alert: &Alert, ts: &str) {
+        let Some(group) = alert.group.as_ref().filter(|g| !g.follow_up) else {
+            return;
+        };
+        let window = match self.noise.grouping {
+            Some(g) => tamperwatch_noise::Window::of(jiff::Timestamp::now(), g.window_secs),
+            None => return,
+        };
+        let key = thread_key(channel.name(), &group.key);
+        if let Err(e) = self.state.set_thread(&key, ts, window).await {
+            log_warning(&format!(
+                "{e}; follow-ups of this group will not be threaded"
+            ));
+        }
+    }
+}
+
+fn thread_key(channel: &str, group: &str) -> String {
+    format!("{channel}#{group}")
+}
+
 fn log_warning(message: &str) {
     eprintln!(
         "{}",
@@ -324,6 +370,7 @@ fn secrets_of(sink: &SinkConfig) -> Vec<&Secret> {
         SinkConfig::Smtp { password, .. } => password.iter().collect(),
         SinkConfig::Slack { webhook_url } | SinkConfig::Teams { webhook_url } => vec![webhook_url],
         SinkConfig::Opsgenie { api_key, .. } => vec![api_key],
+        SinkConfig::SlackApp { bot_token, .. } => vec![bot_token],
         SinkConfig::Pagerduty { routing_key, .. } => vec![routing_key],
         SinkConfig::Webhook { url, secret } => std::iter::once(url).chain(secret.iter()).collect(),
         SinkConfig::Sns { .. } | SinkConfig::Log => Vec::new(),

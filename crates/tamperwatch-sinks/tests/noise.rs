@@ -331,3 +331,135 @@ async fn dynamodb_state_groups_and_limits_across_cold_starts() {
         assert!(i["expires_at"].as_n().unwrap().parse::<i64>().unwrap() > 1_700_000_000);
     }
 }
+
+#[tokio::test]
+async fn slack_app_follow_ups_go_into_the_first_alerts_thread() {
+    let server = MockServer::start().await;
+    let answer = |ts: &str| ResponseTemplate::new(200).set_body_json(json!({"ok": true, "ts": ts}));
+    Mock::given(method("POST"))
+        .and(path("/api/chat.postMessage"))
+        .and(wiremock::matchers::header(
+            "authorization",
+            "Bearer xoxb-test-token",
+        ))
+        .respond_with(answer("1700000000.000100"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/chat.postMessage"))
+        .respond_with(answer("1700000000.000200"))
+        .mount(&server)
+        .await;
+    let p = pipeline(&format!(
+        r#"
+        [[channels]]
+        name = "slack"
+        to = {{ type = "slack_app", bot_token = "xoxb-test-token", channel = "C0123456789", url = "{}" }}
+        [noise.grouping]
+        window_secs = 3600
+        "#,
+        server.uri()
+    ))
+    .await;
+    p.process(&log_file(vec![record(1, 0, "mallory")])).await;
+    p.process(&log_file(vec![
+        record(2, 0, "mallory"),
+        record(3, 0, "eve"),
+    ]))
+    .await;
+    let sent = bodies(&server, "/api/chat.postMessage").await;
+    assert_eq!(sent.len(), 3);
+    assert_eq!(sent[0]["channel"], "C0123456789");
+    assert!(
+        sent[0].get("thread_ts").is_none(),
+        "the first alert opens the thread"
+    );
+    assert_eq!(
+        sent[1]["thread_ts"], "1700000000.000100",
+        "the follow-up replies in it"
+    );
+    assert!(
+        sent[2].get("thread_ts").is_none(),
+        "another principal: another thread"
+    );
+    assert!(sent[1]["text"].as_str().unwrap().contains("(2 events)"));
+}
+
+#[tokio::test]
+async fn slack_app_errors_are_reported_without_the_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/chat.postMessage"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"ok": false, "error": "channel_not_found"})),
+        )
+        .mount(&server)
+        .await;
+    let p = pipeline(&format!(
+        "[retry]\nmax_attempts = 3\ninitial_backoff_ms = 1\n[[channels]]\nname = \"slack\"\nto = {{ type = \"slack_app\", bot_token = \"xoxb-secret-token\", channel = \"C1\", url = \"{}\" }}\n",
+        server.uri()
+    ))
+    .await;
+    let report = p.process(&log_file(vec![record(1, 0, "mallory")])).await;
+    let (_, outcome) = &report.deliveries[0].channels[0];
+    match outcome {
+        ChannelOutcome::Failed {
+            error,
+            retryable,
+            attempts,
+        } => {
+            assert_eq!(error, "Slack API error: channel_not_found");
+            assert!(!retryable);
+            assert_eq!(*attempts, 1, "a permanent error is not retried");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!format!("{report:?}").contains("xoxb-secret-token"));
+}
+
+#[tokio::test]
+async fn slack_threads_survive_a_cold_start_in_dynamodb() {
+    let Some((sdk, ddb, table)) = common::moto_table("tw-threads").await else {
+        return;
+    };
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/chat.postMessage"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"ok": true, "ts": "1700000000.000300"})),
+        )
+        .mount(&server)
+        .await;
+    let config = format!(
+        "[idempotency]\ntable = \"{table}\"\n[[channels]]\nname = \"slack\"\nto = {{ type = \"slack_app\", bot_token = \"xoxb-t\", channel = \"C1\", url = \"{}\" }}\n[noise.grouping]\nwindow_secs = 3600\n",
+        server.uri()
+    );
+    for batch in [vec![record(1, 0, "mallory")], vec![record(2, 0, "mallory")]] {
+        let config: Config = toml::from_str(&config).unwrap();
+        let p = Pipeline::new(
+            Detector::new(tamperwatch_catalog::load().unwrap()),
+            Notifier::with_aws(config, sdk.clone()).await.unwrap(),
+        );
+        let report = p.process(&log_file(batch)).await;
+        assert!(!report.failed(), "{report:?}");
+    }
+    let sent = bodies(&server, "/api/chat.postMessage").await;
+    assert_eq!(sent[1]["thread_ts"], "1700000000.000300");
+    let items = ddb
+        .scan()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap();
+    assert!(items.iter().any(|i| {
+        i["pk"]
+            .as_s()
+            .unwrap()
+            .starts_with("noise#thread#slack#grp-")
+    }));
+}
