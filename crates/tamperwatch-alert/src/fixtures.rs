@@ -169,6 +169,19 @@ pub fn storm() -> Alert {
     Alert::storm(&[&denied, &second, &grouped], "slack").expect("three held alerts")
 }
 
+/// A daily digest.
+pub fn digest() -> Alert {
+    Alert::digest(
+        &config(),
+        "2026-11-29",
+        &[
+            ("terraform-pipeline".to_owned(), 41),
+            ("staging".to_owned(), 3),
+        ],
+        "2026-11-30T00:05:00Z",
+    )
+}
+
 /// All fixtures, named.
 pub fn all() -> Vec<(&'static str, Alert)> {
     vec![
@@ -178,5 +191,6 @@ pub fn all() -> Vec<(&'static str, Alert)> {
         ("test_alert", test_alert()),
         ("grouped", grouped()),
         ("storm", storm()),
+        ("digest", digest()),
     ]
 }

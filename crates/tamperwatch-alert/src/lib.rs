@@ -56,6 +56,8 @@ pub enum AlertKind {
     Finding,
     /// `tamperwatch notify --test`: a clearly marked test alert.
     Test,
+    /// The daily digest of what noise control held back.
+    Digest,
 }
 
 /// The rule behind an alert.
@@ -320,6 +322,41 @@ impl Alert {
         Some(s)
     }
 
+    /// The daily digest of `day` (`YYYY-MM-DD`): how many findings each suppression hid, and
+    /// how many staging held back (`counts`, by name), as the alert's parameters. It happened
+    /// at `now` (RFC 3339, UTC), which also makes its deduplication key unique.
+    pub fn digest(config: &AlertConfig, day: &str, counts: &[(String, u64)], now: &str) -> Alert {
+        let total: u64 = counts.iter().map(|(_, n)| n).sum();
+        let mut alert = Alert::test(config, now);
+        alert.kind = AlertKind::Digest;
+        alert.rule = RuleInfo {
+            id: "tamperwatch-digest".to_owned(),
+            title: format!("tamperwatch digest for {}", bound(day)),
+            level: Level::Informational,
+            attack: Vec::new(),
+            response: Some(
+                "Review what was held back: each line is a suppression (or staging) and the \
+                 findings it hid that day. `tamperwatch scan --config FILE --explain` shows \
+                 them one by one; renew or remove suppressions that should not hide this much."
+                    .to_owned(),
+            ),
+        };
+        alert.actor.name = "tamperwatch noise control".to_owned();
+        alert.event.event_id = Some(format!("digest-{}", sanitize_id(day)));
+        alert.event.event_name = Some(format!("{total} findings held back"));
+        alert.event.event_type = Some("TamperwatchDigest".to_owned());
+        alert.parameters = counts
+            .iter()
+            .map(|(name, n)| (bound(name), n.to_string()))
+            .collect();
+        alert
+    }
+
+    /// Whether this is a digest.
+    pub fn is_digest(&self) -> bool {
+        self.kind == AlertKind::Digest
+    }
+
     /// Whether this is a fire drill.
     pub fn is_test(&self) -> bool {
         self.kind == AlertKind::Test
@@ -366,6 +403,10 @@ impl Alert {
     /// One line: `[CRITICAL] CloudTrail logging stopped: StopLogging by user/mallory in
     /// 111122223333/us-east-1` (not escaped, not cut).
     pub fn headline(&self) -> String {
+        if self.is_digest() {
+            let held = self.event.event_name.as_deref().unwrap_or("?");
+            return text::one_line(&format!("[DIGEST] {}: {held}", self.rule.title)).into_owned();
+        }
         let mut s = String::new();
         if self.is_test() {
             s.push_str("[TEST] ");

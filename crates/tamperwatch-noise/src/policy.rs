@@ -39,6 +39,9 @@ pub struct NoiseConfig {
     /// Per-channel rate limits, by channel name.
     #[serde(default)]
     pub channel_rate_limits: BTreeMap<String, RateLimit>,
+    /// Channels (by name) that get the daily digest of what was suppressed and staged.
+    #[serde(default)]
+    pub digest_channels: Vec<String>,
 }
 
 impl NoiseConfig {

@@ -142,7 +142,8 @@ impl ChannelConfig {
 
     /// Whether an alert goes to this channel. A test alert goes everywhere.
     pub fn routes(&self, alert: &Alert) -> bool {
-        if alert.is_test() {
+        // The digest goes to the channels `[noise] digest_channels` names, whatever their route.
+        if alert.is_test() || alert.is_digest() {
             return true;
         }
         if let Some(min) = self.min_level
@@ -346,8 +347,8 @@ pub enum LoadConfigError {
     /// The suppressions or `[noise]` settings are not usable.
     #[error("invalid noise control: {0}")]
     Noise(#[from] tamperwatch_noise::BuildPolicyError),
-    /// A rate limit names a channel that does not exist.
-    #[error("[noise.channel_rate_limits] names {0:?}, which is not a channel")]
+    /// A rate limit or the digest names a channel that does not exist.
+    #[error("[noise] names the channel {0:?}, which is not configured")]
     UnknownChannel(String),
 }
 
@@ -404,6 +405,7 @@ impl Config {
             .noise
             .channel_rate_limits
             .keys()
+            .chain(&self.noise.digest_channels)
             .find(|k| !names.contains(k.as_str()))
         {
             return Err(LoadConfigError::UnknownChannel(name.clone()));

@@ -15,7 +15,10 @@ use tamperwatch_alert::{Alert, AlertConfig, GroupInfo};
 use tamperwatch_detect::Detector;
 use tamperwatch_event::{Limits, Location, ReadError, Record, Visit, read};
 use tamperwatch_noise::storm::{ChannelLimit, plan};
-use tamperwatch_noise::{Explanation, GroupKey, Policy, Subject, Verdict};
+use tamperwatch_noise::{Explanation, GroupKey, NoiseState, Policy, Subject, Verdict, Window};
+
+/// A digest day, in seconds (UTC days).
+const DAY_SECS: u64 = 86_400;
 
 use crate::notifier::{Delivery, Notifier};
 
@@ -141,10 +144,23 @@ struct SnsRecord {
 enum Shape {
     Sqs(Vec<(String, String)>),
     Sns(Vec<String>),
+    /// `{"tamperwatch": "digest"}`: the daily schedule's constant input.
+    Digest,
     Other,
 }
 
+/// A scheduled task's constant input (`{"tamperwatch": "digest"}`).
+#[derive(Deserialize)]
+struct Task {
+    tamperwatch: String,
+}
+
 fn shape(payload: &[u8]) -> Shape {
+    if let Ok(Task { tamperwatch }) = serde_json::from_slice::<Task>(payload)
+        && tamperwatch == "digest"
+    {
+        return Shape::Digest;
+    }
     let Ok(LambdaRecords { records }) = serde_json::from_slice::<LambdaRecords>(payload) else {
         return Shape::Other;
     };
@@ -272,7 +288,71 @@ impl Pipeline {
     /// folded into one storm summary per channel).
     pub async fn process(&self, input: &[u8]) -> Report {
         let (alerts, mut report) = self.alerts(input);
+        self.count_held(&report, Timestamp::now()).await;
         self.send(alerts, &mut report).await;
+        report
+    }
+
+    /// Adds what this input's suppressions and staging held back to the day's digest counters
+    /// (when a digest channel is configured).
+    async fn count_held(&self, report: &Report, now: Timestamp) {
+        if self.notifier.noise().digest_channels.is_empty() {
+            return;
+        }
+        let day = Window::of(now, DAY_SECS);
+        for (name, n) in &report.held_by {
+            let n = u64::try_from(*n).unwrap_or(u64::MAX);
+            let key = format!("digest#{name}");
+            if let Err(e) = self.notifier.noise_state().add(&key, day, n).await {
+                log_warning(&format!("{e}; the digest will undercount {name}"));
+            }
+        }
+    }
+
+    /// Sends the digest of the UTC day that holds `day` to the `[noise] digest_channels`: how
+    /// many findings each suppression hid and staging held back. Sent even when nothing was, so
+    /// a silent digest channel means the schedule stopped.
+    pub async fn digest(&self, day: Timestamp) -> Report {
+        let n = &self.notifier;
+        let window = Window::of(day, DAY_SECS);
+        let names = n
+            .policy()
+            .suppressions()
+            .iter()
+            .map(|s| s.name.as_str())
+            .chain(["staging"]);
+        let mut counts = Vec::new();
+        let mut report = Report::default();
+        for name in names {
+            // Adding nothing reads the counter.
+            match n
+                .noise_state()
+                .add(&format!("digest#{name}"), window, 0)
+                .await
+            {
+                Ok(0) => {}
+                Ok(count) => counts.push((name.to_owned(), count)),
+                Err(e) => log_warning(&format!("{e}; the digest leaves {name} out")),
+            }
+        }
+        let date = day.strftime("%Y-%m-%d").to_string();
+        let alert = Alert::digest(
+            n.alert_config(),
+            &date,
+            &counts,
+            &Timestamp::now().to_string(),
+        );
+        let to: Vec<usize> = n
+            .channels()
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| n.noise().digest_channels.iter().any(|d| d == c.name()))
+            .map(|(i, _)| i)
+            .collect();
+        report.alerts = 1;
+        report
+            .deliveries
+            .push(n.deliver_planned(&alert, &to, &[]).await);
         report
     }
 
@@ -378,6 +458,10 @@ impl Pipeline {
                     total.merge(self.process(m.as_bytes()).await);
                 }
                 finish(total)
+            }
+            Shape::Digest => {
+                let yesterday = Timestamp::now() - jiff::SignedDuration::from_hours(24);
+                finish(self.digest(yesterday).await)
             }
             Shape::Other => finish(self.process(payload).await),
         }

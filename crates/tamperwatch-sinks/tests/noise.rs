@@ -463,3 +463,71 @@ async fn slack_threads_survive_a_cold_start_in_dynamodb() {
             .starts_with("noise#thread#slack#grp-")
     }));
 }
+
+#[tokio::test]
+async fn the_daily_digest_counts_what_was_held_back() {
+    let server = webhook_server().await;
+    let p = pipeline(&format!(
+        r#"{}
+        [[channels]]
+        name = "pager"
+        to = {{ type = "webhook", url = "{uri}/pager" }}
+        [noise]
+        staging = ["22671079-7dff-420c-9099-6435cb4bfe5d"]
+        digest_channels = ["hook"]
+        [[suppress]]
+        name = "ci-trails"
+        reason = "CI rebuilds its trails"
+        owner = "platform@example.com"
+        principal_arn = ["arn:aws:iam::111122223333:user/ci"]
+        rules = ["e77ef4bb-f9fe-477c-b81b-a2ba0ea95325"]
+        expires = "2099-01-01T00:00:00Z"
+        "#,
+        hook(&server.uri()),
+        uri = server.uri()
+    ))
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/pager"))
+        .respond_with(ResponseTemplate::new(202))
+        .mount(&server)
+        .await;
+    // Two trails stopped by CI (suppressed), one detector deleted (staged), in two invocations.
+    p.process(&log_file(vec![record(1, 0, "ci"), record(2, 1, "ci")]))
+        .await;
+    p.process(&log_file(vec![record(3, 0, "ci")])).await;
+    assert!(bodies(&server, "/hook").await.is_empty());
+    let report = p.digest(jiff::Timestamp::now()).await;
+    assert!(!report.failed(), "{report:?}");
+    let sent = bodies(&server, "/hook").await;
+    assert_eq!(sent.len(), 1);
+    assert!(
+        sent[0]["headline"]
+            .as_str()
+            .unwrap()
+            .starts_with("[DIGEST] tamperwatch digest for ")
+    );
+    assert!(
+        sent[0]["headline"]
+            .as_str()
+            .unwrap()
+            .ends_with(": 3 findings held back")
+    );
+    assert_eq!(sent[0]["parameters"]["ci-trails"], "2");
+    assert_eq!(sent[0]["parameters"]["staging"], "1");
+    assert!(
+        bodies(&server, "/pager").await.is_empty(),
+        "only digest channels get it"
+    );
+
+    // The schedule's constant input sends yesterday's digest, even when nothing was held back.
+    let out = p.handle(br#"{"tamperwatch": "digest"}"#).await.unwrap();
+    assert_eq!(out["alerts"], 1);
+    let sent = bodies(&server, "/hook").await;
+    assert!(
+        sent[1]["headline"]
+            .as_str()
+            .unwrap()
+            .ends_with(": 0 findings held back")
+    );
+}

@@ -221,7 +221,7 @@ fn config_check_fails_on_mistakes_and_warns_on_expiry() {
         (
             "[noise.channel_rate_limits.nope]\nmax_alerts = 1\n",
             1,
-            "not a channel",
+            "which is not configured",
         ),
     ];
     for (i, (text, code, want)) in cases.into_iter().enumerate() {
