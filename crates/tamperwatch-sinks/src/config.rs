@@ -551,6 +551,15 @@ impl Config {
         if let Some(n) = parse_num(var, env::ATTEMPT_TIMEOUT_MS)? {
             self.retry.attempt_timeout_ms = n;
         }
+        if let Some(names) = var(env::DIGEST_CHANNELS) {
+            self.noise.digest_channels.extend(
+                names
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_owned),
+            );
+        }
         Ok(())
     }
 }
