@@ -1,5 +1,5 @@
 //! The policy: suppressions, never-suppressible rules and staging, compiled once; one
-//! [`Decision`] per finding, with its [`Explanation`].
+//! [`Verdict`] per finding, with its [`Explanation`].
 
 use std::collections::{BTreeMap, BTreeSet};
 
