@@ -48,6 +48,7 @@ locals {
   # Variables set only when their channel or feature is: empty values are left out.
   optional_env = {
     TAMPERWATCH_ACCOUNT_ALIASES    = var.account_aliases
+    TAMPERWATCH_DIGEST_CHANNELS    = var.digest_channels
     TAMPERWATCH_IDEMPOTENCY_TABLE  = join("", aws_dynamodb_table.idempotency[*].name)
     TAMPERWATCH_OPSGENIE_REGION    = nonsensitive(var.opsgenie_api_key != "") ? var.opsgenie_region : ""
     TAMPERWATCH_SMTP_HOST          = var.smtp_host
@@ -399,7 +400,7 @@ data "aws_iam_policy_document" "function" {
 
     content {
       sid       = "OwnTable"
-      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
       resources = aws_dynamodb_table.idempotency[*].arn
     }
   }
@@ -528,6 +529,31 @@ resource "aws_lambda_event_source_mapping" "events" {
   batch_size                         = 10
   maximum_batching_window_in_seconds = 1
   function_response_types            = ["ReportBatchItemFailures"]
+}
+
+# ---- Daily digest of suppressed and staged findings (optional; docs/noise.md) -------------------
+
+resource "aws_cloudwatch_event_rule" "digest" {
+  count               = var.digest_channels != "" ? 1 : 0
+  name                = "tamperwatch-digest"
+  description         = "tamperwatch - the daily digest of what noise control held back"
+  schedule_expression = "cron(5 0 * * ? *)"
+}
+
+resource "aws_cloudwatch_event_target" "digest" {
+  count     = var.digest_channels != "" ? 1 : 0
+  rule      = aws_cloudwatch_event_rule.digest[0].name
+  target_id = "tamperwatch-digest"
+  arn       = aws_lambda_function.detector.arn
+  input     = jsonencode({ tamperwatch = "digest" })
+}
+
+resource "aws_lambda_permission" "digest" {
+  count         = var.digest_channels != "" ? 1 : 0
+  function_name = aws_lambda_function.detector.function_name
+  action        = "lambda:InvokeFunction"
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.digest[0].arn
 }
 
 # ---- Reconciliation: CloudTrail log files -> SQS -> the same Lambda (optional) -----------------

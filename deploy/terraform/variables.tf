@@ -136,6 +136,12 @@ variable "account_aliases" {
   default     = ""
 }
 
+variable "digest_channels" {
+  description = "Channels that get a daily digest (00:05 UTC) of suppressed and staged findings, by type, comma-separated (sns, slack, teams, opsgenie, pagerduty, webhook, smtp, log). Empty for none."
+  type        = string
+  default     = ""
+}
+
 variable "enable_idempotency" {
   description = "Keep a DynamoDB table of delivered alerts (one alert per event and channel, across retries and both paths)."
   type        = bool

@@ -40,6 +40,12 @@ pub fn fields(alert: &Alert) -> Vec<(&'static str, String)> {
     if let Some(msg) = &alert.event.error_message {
         f.insert(3, ("Error", msg.clone()));
     }
+    if let Some(line) = alert.group_line() {
+        f.insert(0, ("Grouped", line));
+    }
+    if let Some(line) = alert.storm_line() {
+        f.insert(0, ("Storm", line));
+    }
     f
 }
 

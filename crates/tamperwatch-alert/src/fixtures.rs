@@ -69,6 +69,8 @@ pub fn stop_logging() -> Alert {
             "requestParameters.name".to_owned(),
             "arn:aws:cloudtrail:us-east-1:111122223333:trail/main".to_owned(),
         )],
+        group: None,
+        storm: None,
         account_alias: None,
     }
     .bounded(&config())
@@ -186,6 +188,43 @@ pub fn remediated() -> Alert {
     )
 }
 
+/// `StopLogging` grouped: a follow-up standing for 4 findings of 12 in the window.
+pub fn grouped() -> Alert {
+    let mut a = stop_logging();
+    a.group = Some(crate::GroupInfo {
+        key: "grp-0123456789abcdef0123456789abcdef".to_owned(),
+        count: 12,
+        in_alert: 4,
+        resources: vec!["trail/main".to_owned(), "trail/org".to_owned()],
+        more_resources: 1,
+        follow_up: true,
+    });
+    a
+}
+
+/// A storm summary on `slack`: three alerts of two rules and two principals held.
+pub fn storm() -> Alert {
+    let denied = delete_detector_denied();
+    let mut second = stop_logging();
+    second.actor.arn = Some("arn:aws:iam::111122223333:user/eve".to_owned());
+    second.actor.name = "user/eve".to_owned();
+    let grouped = grouped();
+    Alert::storm(&[&denied, &second, &grouped], "slack").expect("three held alerts")
+}
+
+/// A daily digest.
+pub fn digest() -> Alert {
+    Alert::digest(
+        &config(),
+        "2026-11-29",
+        &[
+            ("terraform-pipeline".to_owned(), 41),
+            ("staging".to_owned(), 3),
+        ],
+        "2026-11-30T00:05:00Z",
+    )
+}
+
 /// All fixtures, named.
 pub fn all() -> Vec<(&'static str, Alert)> {
     vec![
@@ -196,5 +235,8 @@ pub fn all() -> Vec<(&'static str, Alert)> {
         ("drift", drift()),
         ("recovery", recovery()),
         ("remediated", remediated()),
+        ("grouped", grouped()),
+        ("storm", storm()),
+        ("digest", digest()),
     ]
 }

@@ -62,6 +62,8 @@ pub enum AlertKind {
     Drift,
     /// A scheduled check that failed passes again.
     Recovery,
+    /// The daily digest of what noise control held back.
+    Digest,
 }
 
 /// The rule behind an alert.
@@ -101,6 +103,46 @@ pub struct Alert {
     pub parameters: Vec<(String, String)>,
     /// The account's alias from the configuration.
     pub account_alias: Option<String>,
+    /// The findings this alert stands for, when grouping folded several into it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<GroupInfo>,
+    /// The alerts a channel's rate limit held back, when this alert is their summary.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storm: Option<StormInfo>,
+}
+
+/// Findings of one rule, account and principal folded into one alert within a window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GroupInfo {
+    /// The group's stable id (`grp-` and hex): the OpsGenie alias and PagerDuty dedup key.
+    pub key: String,
+    /// Findings in the group's window so far.
+    pub count: u64,
+    /// Findings this alert stands for.
+    pub in_alert: u64,
+    /// Distinct resources this alert's findings touched (bounded).
+    pub resources: Vec<String>,
+    /// Distinct resources left out of `resources`.
+    pub more_resources: u64,
+    /// Whether an alert of this group was already sent in the window.
+    pub follow_up: bool,
+}
+
+/// A storm summary: what a channel's rate limit held back in one batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StormInfo {
+    /// The channel.
+    pub channel: String,
+    /// Alerts held back.
+    pub alerts: u64,
+    /// Findings behind them.
+    pub findings: u64,
+    /// Every rule involved: id, title, findings.
+    pub rules: Vec<(String, String, u64)>,
+    /// Every principal involved, with its findings.
+    pub principals: Vec<(String, u64)>,
+    /// Every account involved.
+    pub accounts: Vec<String>,
 }
 
 impl Alert {
@@ -126,6 +168,8 @@ impl Alert {
                 .map(|(k, v)| (k.clone(), text::json_value(v)))
                 .collect(),
             account_alias: None,
+            group: None,
+            storm: None,
         }
         .bounded(config)
     }
@@ -183,8 +227,140 @@ impl Alert {
             },
             parameters: Vec::new(),
             account_alias: None,
+            group: None,
+            storm: None,
         }
         .bounded(config)
+    }
+
+    /// The summary of the alerts a channel's rate limit held back: the most severe of them,
+    /// carrying every rule, principal and account involved. `None` when nothing was held.
+    pub fn storm(held: &[&Alert], channel: &str) -> Option<Alert> {
+        let lead = held.iter().max_by_key(|a| a.level)?;
+        let mut rules: BTreeMap<&str, (&str, u64)> = BTreeMap::new();
+        let mut principals: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut accounts: BTreeMap<&str, ()> = BTreeMap::new();
+        let mut findings = 0;
+        for a in held {
+            let n = a.group.as_ref().map_or(1, |g| g.in_alert);
+            findings += n;
+            rules.entry(&a.rule.id).or_insert((&a.rule.title, 0)).1 += n;
+            *principals
+                .entry(a.actor.arn.as_deref().unwrap_or(&a.actor.name))
+                .or_default() += n;
+            accounts.insert(
+                a.event.account_id.as_deref().unwrap_or("unknown account"),
+                (),
+            );
+        }
+        let mut alert = (*lead).clone();
+        alert.group = None;
+        alert.storm = Some(StormInfo {
+            channel: bound(channel),
+            alerts: held.len() as u64,
+            findings,
+            rules: rules
+                .into_iter()
+                .map(|(id, (title, n))| (id.to_owned(), title.to_owned(), n))
+                .collect(),
+            principals: principals
+                .into_iter()
+                .map(|(p, n)| (p.to_owned(), n))
+                .collect(),
+            accounts: accounts.into_keys().map(str::to_owned).collect(),
+        });
+        Some(alert)
+    }
+
+    /// The key under which a paging service keeps one incident: the group's id for a grouped
+    /// alert (so follow-ups update the first), the storm summary's key, else
+    /// [`Alert::dedup_key`].
+    pub fn incident_key(&self) -> String {
+        match &self.group {
+            Some(g) if self.storm.is_none() => format!("tamperwatch/{}", sanitize_id(&g.key)),
+            _ => self.dedup_key(),
+        }
+    }
+
+    /// The storm summary line: `12 alerts (340 findings) held by the rate limit of slack:
+    /// rules a (300), b (40); principals p (200), q (140); accounts 1, 2`.
+    pub fn storm_line(&self) -> Option<String> {
+        let s = self.storm.as_ref()?;
+        let rules: Vec<String> = s
+            .rules
+            .iter()
+            .map(|(id, title, n)| format!("{title} [{id}] ({n})"))
+            .collect();
+        let principals: Vec<String> = s
+            .principals
+            .iter()
+            .map(|(p, n)| format!("{p} ({n})"))
+            .collect();
+        Some(format!(
+            "{} alerts ({} findings) held by the rate limit of {}: rules {}; principals {}; accounts {}",
+            s.alerts,
+            s.findings,
+            s.channel,
+            rules.join(", "),
+            principals.join(", "),
+            s.accounts.join(", ")
+        ))
+    }
+
+    /// The grouping line: `25 findings in this window (this alert: 5); resources a, b (+3 more);
+    /// a follow-up`.
+    pub fn group_line(&self) -> Option<String> {
+        let g = self.group.as_ref()?;
+        let mut s = format!(
+            "{} findings in this window (this alert: {})",
+            g.count, g.in_alert
+        );
+        if !g.resources.is_empty() {
+            s.push_str("; resources ");
+            s.push_str(&g.resources.join(", "));
+            if g.more_resources > 0 {
+                s.push_str(&format!(" (+{} more)", g.more_resources));
+            }
+        }
+        if g.follow_up {
+            s.push_str("; a follow-up of an alert already sent");
+        }
+        Some(s)
+    }
+
+    /// The daily digest of `day` (`YYYY-MM-DD`): how many findings each suppression hid, and
+    /// how many staging held back (`counts`, by name), as the alert's parameters. It happened
+    /// at `now` (RFC 3339, UTC), which also makes its deduplication key unique.
+    pub fn digest(config: &AlertConfig, day: &str, counts: &[(String, u64)], now: &str) -> Alert {
+        let total: u64 = counts.iter().map(|(_, n)| n).sum();
+        let mut alert = Alert::test(config, now);
+        alert.kind = AlertKind::Digest;
+        alert.rule = RuleInfo {
+            id: "tamperwatch-digest".to_owned(),
+            title: format!("tamperwatch digest for {}", bound(day)),
+            level: Level::Informational,
+            attack: Vec::new(),
+            response: Some(
+                "Review what was held back: each line is a suppression (or staging) and the \
+                 findings it hid that day. `tamperwatch scan --config FILE --explain` shows \
+                 them one by one; renew or remove suppressions that should not hide this much."
+                    .to_owned(),
+            ),
+        };
+        alert.actor.name = "tamperwatch noise control".to_owned();
+        alert.event.event_id = Some(format!("digest-{}", sanitize_id(day)));
+        alert.event.event_name = Some(format!("{total} findings held back"));
+        alert.event.event_type = Some("TamperwatchDigest".to_owned());
+        alert.parameters = counts
+            .iter()
+            .map(|(name, n)| (bound(name), n.to_string()))
+            .collect();
+        alert
+    }
+
+    /// Whether this is a digest.
+    pub fn is_digest(&self) -> bool {
+        self.kind == AlertKind::Digest
     }
 
     /// Whether this is a fire drill.
@@ -206,7 +382,15 @@ impl Alert {
                 self.actor.arn.as_deref().unwrap_or(&self.actor.name),
             )),
         };
-        let key = format!("tamperwatch/{}/{}", sanitize_id(&self.rule.id), event);
+        let key = match &self.storm {
+            Some(storm) => format!(
+                "tamperwatch/storm/{}/{}/{}",
+                sanitize_id(&storm.channel),
+                sanitize_id(&self.rule.id),
+                event
+            ),
+            None => format!("tamperwatch/{}/{}", sanitize_id(&self.rule.id), event),
+        };
         text::cut_bytes(&key, 250).into_owned()
     }
 
@@ -218,7 +402,7 @@ impl Alert {
                 return "now failing (it passed before, or was never checked)".to_owned();
             }
             AlertKind::Recovery => return "passing again (it failed before)".to_owned(),
-            AlertKind::Finding | AlertKind::Test => {}
+            AlertKind::Finding | AlertKind::Test | AlertKind::Digest => {}
         }
         let code = self.event.error_code.as_deref().map(text::one_line);
         match (self.outcome, code) {
@@ -244,6 +428,10 @@ impl Alert {
             );
             return text::one_line(&s).into_owned();
         }
+        if self.is_digest() {
+            let held = self.event.event_name.as_deref().unwrap_or("?");
+            return text::one_line(&format!("[DIGEST] {}: {held}", self.rule.title)).into_owned();
+        }
         let mut s = String::new();
         if self.is_test() {
             s.push_str("[TEST] ");
@@ -251,6 +439,15 @@ impl Alert {
         s.push('[');
         s.push_str(&level_name(self.level).to_ascii_uppercase());
         s.push_str("] ");
+        if let Some(storm) = &self.storm {
+            s.push_str(&format!(
+                "Storm: {} alerts held on {} ({} rules, {} principals), most severe: ",
+                storm.alerts,
+                storm.channel,
+                storm.rules.len(),
+                storm.principals.len()
+            ));
+        }
         if self.outcome.is_attempt() {
             s.push_str("Attempt: ");
         }
@@ -261,6 +458,9 @@ impl Alert {
         s.push_str(&self.actor.name);
         s.push_str(" in ");
         s.push_str(&self.where_short());
+        if let Some(g) = self.group.as_ref().filter(|g| g.count > 1) {
+            s.push_str(&format!(" ({} events)", g.count));
+        }
         text::one_line(&s).into_owned()
     }
 
@@ -516,6 +716,42 @@ mod tests {
             k.len() <= 250 && k.chars().all(|c| c.is_ascii_graphic()),
             "{k}"
         );
+    }
+
+    #[test]
+    fn groups_share_an_incident_key_and_storms_name_everyone() {
+        let g = fixtures::grouped();
+        let mut other_event = fixtures::grouped();
+        other_event.event.event_id = Some("another-event".to_owned());
+        assert_eq!(g.incident_key(), other_event.incident_key());
+        assert_ne!(
+            g.dedup_key(),
+            other_event.dedup_key(),
+            "the ledger still tells them apart"
+        );
+        assert_eq!(
+            g.incident_key(),
+            "tamperwatch/grp-0123456789abcdef0123456789abcdef"
+        );
+        assert!(g.headline().ends_with("(12 events)"), "{}", g.headline());
+
+        let s = fixtures::storm();
+        let info = s.storm.as_ref().unwrap();
+        assert_eq!((info.alerts, info.findings), (3, 6));
+        assert_eq!(info.rules.len(), 2);
+        assert_eq!(info.principals.len(), 3);
+        assert_eq!(
+            s.level,
+            Level::Critical,
+            "led by the most severe held alert"
+        );
+        assert!(s.dedup_key().starts_with("tamperwatch/storm/slack/"));
+        assert_eq!(s.incident_key(), s.dedup_key());
+        let line = s.storm_line().unwrap();
+        for who in ["user/mallory", "user/eve", "alice@example.com"] {
+            assert!(line.contains(who), "{who} in {line}");
+        }
+        assert!(Alert::storm(&[], "slack").is_none());
     }
 
     #[test]

@@ -68,7 +68,7 @@ pub fn request(alert: &Alert) -> Value {
         .collect();
     json!({
         "message": message,
-        "alias": alert.dedup_key(),
+        "alias": alert.incident_key(),
         "description": cut(&email::text(alert), MAX_DESCRIPTION_CHARS),
         "priority": priority(alert),
         "tags": tags,

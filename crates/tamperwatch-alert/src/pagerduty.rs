@@ -45,7 +45,7 @@ pub fn event(alert: &Alert) -> Value {
     details.insert("alert".into(), webhook::payload(alert));
     json!({
         "event_action": "trigger",
-        "dedup_key": alert.dedup_key(),
+        "dedup_key": alert.incident_key(),
         "payload": {
             "summary": cut(&one_line(&alert.headline()), MAX_SUMMARY_CHARS),
             "source": alert.event.event_source.as_deref().unwrap_or("tamperwatch"),

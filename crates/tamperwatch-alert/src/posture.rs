@@ -107,6 +107,8 @@ impl Alert {
             },
             parameters,
             account_alias: None,
+            group: None,
+            storm: None,
         }
         .bounded(config)
     }

@@ -17,7 +17,7 @@ pub fn payload(alert: &Alert) -> Value {
         .iter()
         .map(|(k, v)| (k.clone(), Value::String(v.clone())))
         .collect();
-    json!({
+    let mut payload = json!({
         "schema": SCHEMA,
         "test": alert.is_test(),
         "dedup_key": alert.dedup_key(),
@@ -31,7 +31,19 @@ pub fn payload(alert: &Alert) -> Value {
         "parameters": parameters,
         "account_alias": alert.account_alias,
         "console_url": alert.console_url(),
-    })
+    });
+    // Present only on grouped alerts and storm summaries, so a plain alert's payload is as
+    // it always was.
+    if let Some(map) = payload.as_object_mut() {
+        if let Some(g) = &alert.group {
+            map.insert("incident_key".into(), alert.incident_key().into());
+            map.insert("group".into(), json!(g));
+        }
+        if let Some(s) = &alert.storm {
+            map.insert("storm".into(), json!(s));
+        }
+    }
+    payload
 }
 
 /// The alert as compact JSON text.

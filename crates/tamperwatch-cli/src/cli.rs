@@ -35,6 +35,19 @@ pub enum Command {
     /// notification per group of files, to the stack's queue). Exit codes: 0 enqueued, 2 some
     /// folders could not be listed (the rest was enqueued).
     Backfill(crate::backfill::BackfillArgs),
+    /// Check configuration files.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// `tamperwatch config ...`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate a config file: unknown keys, expired windows, patterns that match nothing
+    /// plausible, suppressions aimed at never-suppressible rules; with --against, what each
+    /// suppression would have hidden in an archive. Exit codes: 0 valid, 1 errors found, 2
+    /// could not run.
+    Check(crate::config_check::CheckConfigArgs),
 }
 
 /// Which rules to use: the built-in catalog and the user's own.
@@ -106,6 +119,13 @@ pub struct ScanArgs {
     /// notify` does (TAMPERWATCH_* variables, or the file TAMPERWATCH_CONFIG names).
     #[arg(long)]
     pub notify: bool,
+    /// The config file whose suppressions, never-suppressible rules and staging apply (the
+    /// Lambda's file). Findings it hides are counted in the summary, not shown.
+    #[arg(long, value_name = "FILE", env = "TAMPERWATCH_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Show every finding with which suppression applied, or why none did (hidden ones too).
+    #[arg(long)]
+    pub explain: bool,
     /// Which rules.
     #[command(flatten)]
     pub rules: RuleArgs,

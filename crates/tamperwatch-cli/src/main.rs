@@ -3,6 +3,8 @@
 mod backfill;
 mod check;
 mod cli;
+mod config_check;
+mod explain;
 mod export;
 mod follow;
 mod lint;
@@ -27,6 +29,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Notify(args) => notify::run(&args),
         Command::Backfill(args) => backfill::run(&args),
+        Command::Config(cli::ConfigCommand::Check(args)) => config_check::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -132,6 +132,9 @@ fn report(delivery: &Delivery) {
             ChannelOutcome::Sent { attempts } => format!("sent after {attempts} attempts"),
             ChannelOutcome::AlreadySent => "already sent earlier".to_owned(),
             ChannelOutcome::NotRouted => "not routed here".to_owned(),
+            ChannelOutcome::RateLimited => {
+                "held by the rate limit (named in the storm summary)".to_owned()
+            }
             ChannelOutcome::Failed {
                 error, attempts, ..
             } => format!("FAILED after {attempts} attempt(s): {error}"),

@@ -58,7 +58,8 @@ pub fn print_scan(result: &ScanResult<'_>, format: Format, quiet: bool) -> anyho
     Ok(())
 }
 
-fn located_json(f: &Located<'_>) -> serde_json::Value {
+/// A finding as JSON, with where it was found.
+pub fn located_json(f: &Located<'_>) -> serde_json::Value {
     let mut v =
         serde_json::to_value(&f.finding).unwrap_or_else(|e| json!({ "error": e.to_string() }));
     if let Some(map) = v.as_object_mut() {
@@ -177,6 +178,14 @@ pub fn summary_line(s: &Summary) -> String {
             .map(|(level, n)| format!("{n} {level}"))
             .collect();
         let _ = write!(line, " ({})", parts.join(", "));
+    }
+    if s.suppressed + s.staged > 0 {
+        let _ = write!(
+            line,
+            "; {} suppressed, {} staged (--explain shows them)",
+            thousands(s.suppressed),
+            thousands(s.staged)
+        );
     }
     let _ = write!(
         line,

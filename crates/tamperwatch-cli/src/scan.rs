@@ -102,6 +102,12 @@ pub struct Summary {
     pub by_level: BTreeMap<Level, u64>,
     /// Records or inputs that could not be read (each counted, even those not shown).
     pub errors: u64,
+    /// Findings hidden by a suppression of --config (not in `findings`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub suppressed: u64,
+    /// Findings of rules in staging (not in `findings`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub staged: u64,
     /// Wall-clock time.
     #[serde(serialize_with = "serialize_seconds")]
     pub elapsed: Duration,
@@ -114,6 +120,10 @@ fn serialize_levels<S: serde::Serializer>(
     s.collect_map(levels.iter().rev().map(|(level, n)| (level.as_str(), n)))
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 fn serialize_seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64())
 }
@@ -121,6 +131,7 @@ fn serialize_seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, 
 /// Runs `tamperwatch scan`.
 pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     let detector = load_detector(&args.rules)?;
+    let noise = crate::explain::Noise::load(args.config.as_deref())?;
     if let Some(threads) = args.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads.max(1))
@@ -150,7 +161,9 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
             .findings
             .sort_by(|a, b| a.finding.event.event_time.cmp(&b.finding.event.event_time));
     }
-    output::print_scan(&result, args.format, args.quiet)?;
+    if !crate::explain::apply(&noise, &mut result, args)? {
+        output::print_scan(&result, args.format, args.quiet)?;
+    }
     if args.notify {
         crate::notify::send_findings(result.findings.iter().map(|l| &l.finding))?;
     }

@@ -12,7 +12,9 @@ use serde_json::Value;
 
 fn tamperwatch() -> Command {
     let mut cmd = Command::cargo_bin("tamperwatch").unwrap();
-    cmd.env("NO_COLOR", "1").env_remove("TAMPERWATCH_RULES");
+    cmd.env("NO_COLOR", "1")
+        .env_remove("TAMPERWATCH_RULES")
+        .env_remove("TAMPERWATCH_CONFIG");
     cmd
 }
 
@@ -826,6 +828,7 @@ fn a_user_correlation_silences_its_base_rules_unless_generate_is_true() {
 
 mod check;
 mod hunt;
+mod noise;
 
 /// A folder scan reads log files, not the README or checksums beside them; a file named on the
 /// command line is read whatever its name.

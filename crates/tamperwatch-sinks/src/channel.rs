@@ -17,6 +17,8 @@ use crate::signature;
 
 /// PagerDuty's Events API v2 endpoint.
 pub const PAGERDUTY_EVENTS_URL: &str = "https://events.pagerduty.com/v2/enqueue";
+/// Slack's Web API.
+pub const SLACK_API_URL: &str = "https://slack.com";
 /// OpsGenie's US endpoint for alerts.
 pub const OPSGENIE_US_URL: &str = "https://api.opsgenie.com";
 /// OpsGenie's EU endpoint for alerts.
@@ -38,6 +40,11 @@ impl Channel {
     /// Whether an alert goes to this channel.
     pub fn routes(&self, alert: &Alert) -> bool {
         self.config.routes(alert)
+    }
+
+    /// Whether follow-ups of a group go into its first message's thread (a Slack app).
+    pub fn threads(&self) -> bool {
+        matches!(self.sink, Sink::SlackApp { .. })
     }
 
     /// Whether the API itself drops repeats (OpsGenie `alias`, PagerDuty `dedup_key`).
@@ -77,6 +84,12 @@ pub(crate) enum Sink {
         http: Http,
         url: SecretValue,
     },
+    SlackApp {
+        http: Http,
+        token: SecretValue,
+        channel: String,
+        url: String,
+    },
     Teams {
         http: Http,
         url: SecretValue,
@@ -106,6 +119,7 @@ impl std::fmt::Debug for Sink {
             Sink::Sns { .. } => "sns",
             Sink::Smtp { .. } => "smtp",
             Sink::Slack { .. } => "slack",
+            Sink::SlackApp { .. } => "slack_app",
             Sink::Teams { .. } => "teams",
             Sink::Opsgenie { .. } => "opsgenie",
             Sink::Pagerduty { .. } => "pagerduty",
@@ -221,6 +235,21 @@ pub(crate) fn build_sink(
             http,
             url: secret(webhook_url),
         },
+        SinkConfig::SlackApp {
+            bot_token,
+            channel,
+            url,
+        } => Sink::SlackApp {
+            http,
+            token: secret(bot_token),
+            channel: channel.clone(),
+            url: format!(
+                "{}/api/chat.postMessage",
+                url.as_deref()
+                    .unwrap_or(SLACK_API_URL)
+                    .trim_end_matches('/')
+            ),
+        },
         SinkConfig::Teams { webhook_url } => Sink::Teams {
             http,
             url: secret(webhook_url),
@@ -260,9 +289,24 @@ pub(crate) fn build_sink(
 }
 
 impl Sink {
-    /// One attempt to deliver.
-    pub(crate) async fn send(&self, alert: &Alert) -> Result<(), SendAlertError> {
-        match self {
+    /// One attempt to deliver, into `thread` where the channel threads (a Slack app); returns
+    /// the message's thread id (Slack `ts`) where there is one.
+    pub(crate) async fn send(
+        &self,
+        alert: &Alert,
+        thread: Option<&str>,
+    ) -> Result<Option<String>, SendAlertError> {
+        let sent = match self {
+            Sink::SlackApp {
+                http,
+                token,
+                channel,
+                url,
+            } => {
+                return send_slack_app(http, token, channel, url, alert, thread)
+                    .await
+                    .map(Some);
+            }
             Sink::Sns { client, topic_arn } => send_sns(client, topic_arn, alert).await,
             Sink::Smtp {
                 transport,
@@ -337,7 +381,8 @@ impl Sink {
                     .and_then(|()| out.flush())
                     .map_err(SendAlertError::Log)
             }
-        }
+        };
+        sent.map(|()| None)
     }
 }
 
@@ -346,10 +391,15 @@ async fn post(req: reqwest::RequestBuilder, timeout: Duration) -> Result<(), Sen
         .send()
         .await
         .map_err(|e| SendAlertError::http(e, timeout))?;
-    let status = resp.status();
-    if status.is_success() {
+    if resp.status().is_success() {
         return Ok(());
     }
+    Err(status_error(resp).await)
+}
+
+/// A non-success answer: its status, the start of its body, and `Retry-After`.
+async fn status_error(resp: reqwest::Response) -> SendAlertError {
+    let status = resp.status();
     let retry_after = resp
         .headers()
         .get("retry-after")
@@ -357,12 +407,87 @@ async fn post(req: reqwest::RequestBuilder, timeout: Duration) -> Result<(), Sen
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(|s| Duration::from_secs(s.min(30)));
     let body = resp.text().await.unwrap_or_default();
-    Err(SendAlertError::Status {
+    SendAlertError::Status {
         status: status.as_u16(),
         body: tamperwatch_alert::text::cut(&tamperwatch_alert::text::one_line(&body), 200)
             .into_owned(),
         retry_after,
-    })
+    }
+}
+
+/// `chat.postMessage`: the webhook's Block Kit message, in `channel`, in `thread` if given.
+async fn send_slack_app(
+    http: &Http,
+    token: &SecretValue,
+    channel: &str,
+    url: &str,
+    alert: &Alert,
+    thread: Option<&str>,
+) -> Result<String, SendAlertError> {
+    let mut body = slack::payload(alert);
+    if let Some(map) = body.as_object_mut() {
+        map.insert("channel".into(), channel.into());
+        if let Some(ts) = thread {
+            map.insert("thread_ts".into(), ts.into());
+        }
+    }
+    let req = http.post(url).bearer_auth(token.expose()).json(&body);
+    post_slack_api(req, http.timeout).await
+}
+
+/// Slack's Web API answers 200 with `{"ok": false, "error": ...}` for most failures, 429 with
+/// `Retry-After` when rate limited; on success the message's `ts` names its thread.
+async fn post_slack_api(
+    req: reqwest::RequestBuilder,
+    timeout: Duration,
+) -> Result<String, SendAlertError> {
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        ok: bool,
+        #[serde(default)]
+        ts: Option<String>,
+        #[serde(default)]
+        error: Option<String>,
+    }
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| SendAlertError::http(e, timeout))?;
+    if !resp.status().is_success() {
+        return Err(status_error(resp).await);
+    }
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| SendAlertError::http(e, timeout))?;
+    match serde_json::from_slice::<Answer>(&body) {
+        Ok(Answer {
+            ok: true,
+            ts: Some(ts),
+            ..
+        }) => Ok(ts),
+        Ok(Answer { error, .. }) => {
+            let error = error.unwrap_or_else(|| "no ts in the answer".to_owned());
+            let error =
+                tamperwatch_alert::text::cut(&tamperwatch_alert::text::one_line(&error), 100)
+                    .into_owned();
+            Err(SendAlertError::Slack {
+                retryable: matches!(
+                    error.as_str(),
+                    "ratelimited"
+                        | "internal_error"
+                        | "fatal_error"
+                        | "service_unavailable"
+                        | "request_timeout"
+                ),
+                error,
+            })
+        }
+        Err(e) => Err(SendAlertError::Slack {
+            error: format!("unreadable answer: {e}"),
+            retryable: true,
+        }),
+    }
 }
 
 async fn send_sns(

@@ -52,6 +52,12 @@ pub struct Config {
     /// Where alerts go.
     #[serde(default)]
     pub channels: Vec<ChannelConfig>,
+    /// Suppressions (`[[suppress]]`): see `docs/noise.md`.
+    #[serde(default)]
+    pub suppress: Vec<tamperwatch_noise::Suppression>,
+    /// Noise control: never-suppressible rules, staging, OUs, grouping, rate limits.
+    #[serde(default)]
+    pub noise: tamperwatch_noise::NoiseConfig,
 }
 
 /// Retries of one delivery: exponential backoff with full jitter, bounded in attempts and in
@@ -136,7 +142,8 @@ impl ChannelConfig {
 
     /// Whether an alert goes to this channel. A test alert goes everywhere.
     pub fn routes(&self, alert: &Alert) -> bool {
-        if alert.is_test() {
+        // The digest goes to the channels `[noise] digest_channels` names, whatever their route.
+        if alert.is_test() || alert.is_digest() {
             return true;
         }
         if let Some(min) = self.min_level
@@ -217,6 +224,17 @@ pub enum SinkConfig {
         /// The webhook URL.
         webhook_url: Secret,
     },
+    /// A Slack app through the Web API (`chat.postMessage` with a bot token): the same Block
+    /// Kit message as the webhook, and follow-ups of a group go into its first alert's thread.
+    SlackApp {
+        /// The bot token (`xoxb-...`), with the `chat:write` scope.
+        bot_token: Secret,
+        /// The channel id (`C0123456789`) the app is a member of.
+        channel: String,
+        /// The Web API base URL overriding `https://slack.com`.
+        #[serde(default)]
+        url: Option<String>,
+    },
     /// A Microsoft Teams Workflows webhook (Adaptive Card).
     Teams {
         /// The webhook URL.
@@ -260,6 +278,7 @@ impl SinkConfig {
             SinkConfig::Sns { .. } => "sns",
             SinkConfig::Smtp { .. } => "smtp",
             SinkConfig::Slack { .. } => "slack",
+            SinkConfig::SlackApp { .. } => "slack_app",
             SinkConfig::Teams { .. } => "teams",
             SinkConfig::Opsgenie { .. } => "opsgenie",
             SinkConfig::Pagerduty { .. } => "pagerduty",
@@ -325,6 +344,12 @@ pub enum LoadConfigError {
     /// Two channels have the same name.
     #[error("two channels are named {0:?}: give each a unique `name`")]
     DuplicateName(String),
+    /// The suppressions or `[noise]` settings are not usable.
+    #[error("invalid noise control: {0}")]
+    Noise(#[from] tamperwatch_noise::BuildPolicyError),
+    /// A rate limit or the digest names a channel that does not exist.
+    #[error("[noise] names the channel {0:?}, which is not configured")]
+    UnknownChannel(String),
 }
 
 impl Config {
@@ -366,14 +391,31 @@ impl Config {
         })
     }
 
-    fn check(&self) -> Result<(), LoadConfigError> {
+    /// Checks what the types cannot: unique channel names, usable suppressions, rate limits
+    /// naming real channels.
+    pub fn check(&self) -> Result<(), LoadConfigError> {
         let mut names = BTreeSet::new();
         for c in &self.channels {
             if !names.insert(c.name()) {
                 return Err(LoadConfigError::DuplicateName(c.name().to_owned()));
             }
         }
+        self.policy()?;
+        if let Some(name) = self
+            .noise
+            .channel_rate_limits
+            .keys()
+            .chain(&self.noise.digest_channels)
+            .find(|k| !names.contains(k.as_str()))
+        {
+            return Err(LoadConfigError::UnknownChannel(name.clone()));
+        }
         Ok(())
+    }
+
+    /// The noise-control policy of this configuration.
+    pub fn policy(&self) -> Result<tamperwatch_noise::Policy, tamperwatch_noise::BuildPolicyError> {
+        tamperwatch_noise::Policy::new(&self.noise, &self.suppress)
     }
 
     fn add_env(&mut self, var: &dyn Fn(&str) -> Option<String>) -> Result<(), LoadConfigError> {
@@ -508,6 +550,15 @@ impl Config {
         }
         if let Some(n) = parse_num(var, env::ATTEMPT_TIMEOUT_MS)? {
             self.retry.attempt_timeout_ms = n;
+        }
+        if let Some(names) = var(env::DIGEST_CHANNELS) {
+            self.noise.digest_channels.extend(
+                names
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_owned),
+            );
         }
         Ok(())
     }

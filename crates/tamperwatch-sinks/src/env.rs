@@ -62,6 +62,9 @@ pub const RETRY_MAX_ATTEMPTS: &str = "TAMPERWATCH_RETRY_MAX_ATTEMPTS";
 pub const RETRY_MAX_TOTAL_MS: &str = "TAMPERWATCH_RETRY_MAX_TOTAL_MS";
 /// Timeout of one attempt, in milliseconds (default 5000).
 pub const ATTEMPT_TIMEOUT_MS: &str = "TAMPERWATCH_ATTEMPT_TIMEOUT_MS";
+/// Channels (by name, comma-separated; a channel set by a variable above is named by its type:
+/// `sns`, `slack`, ...) that get the daily digest of suppressed and staged findings.
+pub const DIGEST_CHANNELS: &str = "TAMPERWATCH_DIGEST_CHANNELS";
 
 /// Every variable above, for documentation and `--help`.
 pub const ALL: &[&str] = &[
@@ -91,4 +94,5 @@ pub const ALL: &[&str] = &[
     RETRY_MAX_ATTEMPTS,
     RETRY_MAX_TOTAL_MS,
     ATTEMPT_TIMEOUT_MS,
+    DIGEST_CHANNELS,
 ];

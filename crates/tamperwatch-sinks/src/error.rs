@@ -35,6 +35,14 @@ pub enum SendAlertError {
         /// Whether trying again may help.
         retryable: bool,
     },
+    /// The Slack Web API answered `"ok": false`.
+    #[error("Slack API error: {error}")]
+    Slack {
+        /// Slack's error code (`channel_not_found`, `invalid_auth`, `ratelimited`, ...).
+        error: String,
+        /// Whether trying again may help.
+        retryable: bool,
+    },
     /// The SMTP exchange failed.
     #[error("SMTP: {0}")]
     Smtp(#[source] lettre::transport::smtp::Error),
@@ -56,6 +64,7 @@ impl SendAlertError {
             SendAlertError::Http { retryable, .. } => *retryable,
             SendAlertError::Timeout(_) => true,
             SendAlertError::Sns { retryable, .. } => *retryable,
+            SendAlertError::Slack { retryable, .. } => *retryable,
             SendAlertError::Smtp(e) => !e.is_permanent(),
             SendAlertError::Email(_) => false,
             SendAlertError::Log(_) => true,

@@ -32,6 +32,7 @@ pub mod env;
 pub mod error;
 pub mod ledger;
 pub mod log_files;
+pub mod noise;
 pub mod notifier;
 pub mod pipeline;
 pub mod remediation;

@@ -10,8 +10,10 @@ use tamperwatch_alert::{Alert, AlertConfig};
 use crate::channel::{BuildChannelError, Channel, Resolved, build_sink};
 use crate::config::{Config, RetryConfig, SinkConfig};
 use crate::ledger::Ledger;
+use crate::noise::NoiseStore;
 use crate::retry::retry;
 use crate::secret::{Secret, SecretValue};
+use tamperwatch_noise::{NoiseConfig, Policy};
 
 /// Channels, clients and the delivery ledger, built once (at cold start in a Lambda).
 #[derive(Debug)]
@@ -20,6 +22,9 @@ pub struct Notifier {
     retry: RetryConfig,
     ledger: Ledger,
     alert: AlertConfig,
+    policy: Policy,
+    noise: NoiseConfig,
+    state: NoiseStore,
 }
 
 /// Why the notifier could not be built.
@@ -40,6 +45,9 @@ pub enum BuildNotifierError {
     /// A channel could not be built.
     #[error(transparent)]
     Channel(#[from] BuildChannelError),
+    /// The suppressions or `[noise]` settings are not usable.
+    #[error("invalid noise control: {0}")]
+    Noise(#[from] tamperwatch_noise::BuildPolicyError),
 }
 
 /// What happened to one alert on one channel.
@@ -55,6 +63,8 @@ pub enum ChannelOutcome {
     AlreadySent,
     /// Not routed to this channel.
     NotRouted,
+    /// Held by the channel's rate limit: the batch's storm summary names it instead.
+    RateLimited,
     /// Not delivered after every attempt.
     Failed {
         /// The last error (no secrets).
@@ -167,18 +177,23 @@ impl Notifier {
                 sink,
             });
         }
-        let ledger = match (&config.idempotency, &sdk) {
-            (Some(i), Some(sdk)) => Ledger::with_table(
-                aws_sdk_dynamodb::Client::new(sdk),
-                i.table.clone(),
-                i.ttl_days,
-            ),
-            _ => Ledger::in_memory(),
+        let (ledger, state) = match (&config.idempotency, &sdk) {
+            (Some(i), Some(sdk)) => {
+                let client = aws_sdk_dynamodb::Client::new(sdk);
+                (
+                    Ledger::with_table(client.clone(), i.table.clone(), i.ttl_days),
+                    NoiseStore::with_table(client, i.table.clone()),
+                )
+            }
+            _ => (Ledger::in_memory(), NoiseStore::in_memory()),
         };
         Ok(Notifier {
             channels,
             retry: config.retry,
             ledger,
+            policy: config.policy()?,
+            noise: config.noise,
+            state,
             alert: config.alert,
         })
     }
@@ -191,6 +206,51 @@ impl Notifier {
     /// How alerts are dressed.
     pub fn alert_config(&self) -> &AlertConfig {
         &self.alert
+    }
+
+    /// The suppressions, never-suppressible rules and staging.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Grouping and rate limits.
+    pub fn noise(&self) -> &NoiseConfig {
+        &self.noise
+    }
+
+    /// The state grouping and rate limits keep.
+    pub fn noise_state(&self) -> &NoiseStore {
+        &self.state
+    }
+
+    /// Delivers one alert to the channels (indexes into [`Notifier::channels`]) in `send_to`;
+    /// those in `held_on` are reported [`ChannelOutcome::RateLimited`], the rest
+    /// [`ChannelOutcome::NotRouted`].
+    pub async fn deliver_planned(
+        &self,
+        alert: &Alert,
+        send_to: &[usize],
+        held_on: &[usize],
+    ) -> Delivery {
+        let dedup_key = alert.dedup_key();
+        let sends = self.channels.iter().enumerate().map(|(i, c)| {
+            let dedup_key = &dedup_key;
+            async move {
+                if send_to.contains(&i) {
+                    self.deliver_one(c, alert, dedup_key).await
+                } else if held_on.contains(&i) {
+                    (c.name().to_owned(), ChannelOutcome::RateLimited)
+                } else {
+                    (c.name().to_owned(), ChannelOutcome::NotRouted)
+                }
+            }
+        });
+        let channels = join_all(sends).await;
+        Delivery {
+            dedup_key,
+            headline: alert.headline(),
+            channels,
+        }
     }
 
     /// Delivers one alert to every channel that routes it, in parallel; each delivery retried
@@ -227,9 +287,13 @@ impl Notifier {
                 Err(e) => log_warning(&format!("{e}; sending anyway")),
             }
         }
-        let attempts = retry(&self.retry, || channel.sink.send(alert)).await;
+        let thread = self.thread_of(channel, alert).await;
+        let attempts = retry(&self.retry, || channel.sink.send(alert, thread.as_deref())).await;
         match attempts.result {
-            Ok(()) => {
+            Ok(ts) => {
+                if let Some(ts) = ts {
+                    self.remember_thread(channel, alert, &ts).await;
+                }
                 if let Err(e) = self.ledger.record(dedup_key, &name).await {
                     log_warning(&format!("{e}; a retry may send this alert to {name} again"));
                 }
@@ -252,6 +316,48 @@ impl Notifier {
     }
 }
 
+impl Notifier {
+    /// The Slack thread a grouped follow-up goes into (none for other alerts and channels).
+    async fn thread_of(&self, channel: &Channel, alert: &Alert) -> Option<String> {
+        let group = alert.group.as_ref().filter(|g| g.follow_up)?;
+        if !channel.threads() {
+            return None;
+        }
+        match self
+            .state
+            .thread(&thread_key(channel.name(), &group.key))
+            .await
+        {
+            Ok(ts) => ts,
+            Err(e) => {
+                log_warning(&format!("{e}; the follow-up starts a new thread"));
+                None
+            }
+        }
+    }
+
+    /// Records the message that opened a group as the group's thread on this channel.
+    async fn remember_thread(&self, channel: &Channel, alert: &Alert, ts: &str) {
+        let Some(group) = alert.group.as_ref().filter(|g| !g.follow_up) else {
+            return;
+        };
+        let window = match self.noise.grouping {
+            Some(g) => tamperwatch_noise::Window::of(jiff::Timestamp::now(), g.window_secs),
+            None => return,
+        };
+        let key = thread_key(channel.name(), &group.key);
+        if let Err(e) = self.state.set_thread(&key, ts, window).await {
+            log_warning(&format!(
+                "{e}; follow-ups of this group will not be threaded"
+            ));
+        }
+    }
+}
+
+fn thread_key(channel: &str, group: &str) -> String {
+    format!("{channel}#{group}")
+}
+
 fn log_warning(message: &str) {
     eprintln!(
         "{}",
@@ -264,6 +370,7 @@ fn secrets_of(sink: &SinkConfig) -> Vec<&Secret> {
         SinkConfig::Smtp { password, .. } => password.iter().collect(),
         SinkConfig::Slack { webhook_url } | SinkConfig::Teams { webhook_url } => vec![webhook_url],
         SinkConfig::Opsgenie { api_key, .. } => vec![api_key],
+        SinkConfig::SlackApp { bot_token, .. } => vec![bot_token],
         SinkConfig::Pagerduty { routing_key, .. } => vec![routing_key],
         SinkConfig::Webhook { url, secret } => std::iter::once(url).chain(secret.iter()).collect(),
         SinkConfig::Sns { .. } | SinkConfig::Log => Vec::new(),

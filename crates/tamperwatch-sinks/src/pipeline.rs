@@ -12,14 +12,20 @@
 //! [`LogFiles`]: the reconciliation path. A log file that cannot be read fails its input, so
 //! SQS retries it and then dead-letters it.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tamperwatch_alert::{Alert, AlertConfig};
+use tamperwatch_alert::{Alert, AlertConfig, GroupInfo};
 use tamperwatch_detect::Detector;
 use tamperwatch_event::{Limits, Location, ReadError, Record, Visit, read};
+use tamperwatch_noise::storm::{ChannelLimit, plan};
+use tamperwatch_noise::{Explanation, GroupKey, NoiseState, Policy, Subject, Verdict, Window};
 use tamperwatch_posture::fix::PlannedFix;
+
+/// A digest day, in seconds (UTC days).
+const DAY_SECS: u64 = 86_400;
 
 use crate::log_files::LogFiles;
 use crate::notifier::{Delivery, Notifier};
@@ -44,6 +50,19 @@ pub struct Report {
     pub alerts: usize,
     /// Repeats dropped within this input.
     pub duplicates: usize,
+    /// Findings a suppression hid (each logged with the suppression that matched).
+    pub suppressed: usize,
+    /// Findings of rules in staging (logged, not sent).
+    pub staged: usize,
+    /// Hidden findings by suppression name (`staging` for staged rules).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub held_by: BTreeMap<String, usize>,
+    /// Findings folded into another alert of their group.
+    pub grouped: usize,
+    /// Alerts a channel's rate limit held back (named in that channel's storm summary).
+    pub rate_limited: usize,
+    /// Storm summaries sent.
+    pub storm_summaries: usize,
     /// EventBridge events that do not carry CloudTrail records, skipped.
     pub ignored: usize,
     /// Parts that could not be read or evaluated.
@@ -77,6 +96,14 @@ impl Report {
         self.records += other.records;
         self.alerts += other.alerts;
         self.duplicates += other.duplicates;
+        self.suppressed += other.suppressed;
+        self.staged += other.staged;
+        for (k, v) in other.held_by {
+            *self.held_by.entry(k).or_default() += v;
+        }
+        self.grouped += other.grouped;
+        self.rate_limited += other.rate_limited;
+        self.storm_summaries += other.storm_summaries;
         self.ignored += other.ignored;
         self.errors.extend(other.errors);
         self.log_files += other.log_files;
@@ -139,10 +166,23 @@ struct SnsRecord {
 enum Shape {
     Sqs(Vec<(String, String)>),
     Sns(Vec<String>),
+    /// `{"tamperwatch": "digest"}`: the daily schedule's constant input.
+    Digest,
     Other,
 }
 
+/// A scheduled task's constant input (`{"tamperwatch": "digest"}`).
+#[derive(Deserialize)]
+struct Task {
+    tamperwatch: String,
+}
+
 fn shape(payload: &[u8]) -> Shape {
+    if let Ok(Task { tamperwatch }) = serde_json::from_slice::<Task>(payload)
+        && tamperwatch == "digest"
+    {
+        return Shape::Digest;
+    }
     let Ok(LambdaRecords { records }) = serde_json::from_slice::<LambdaRecords>(payload) else {
         return Shape::Other;
     };
@@ -178,6 +218,8 @@ struct Collect<'d> {
     detector: &'d Detector,
     config: &'d AlertConfig,
     remediation: Option<&'d Remediation>,
+    policy: &'d Policy,
+    now: Timestamp,
     report: Report,
     /// Each alert, the first of a record with the fix that reverses the record (if any).
     alerts: Vec<(Alert, Option<PlannedFix>)>,
@@ -191,13 +233,34 @@ impl Visit for Collect<'_> {
             self.report.errors.push(format!("{at}: {e}"));
         }
         // Findings of rules that only feed a correlation are not alerts.
+        // The fix that reverses the record goes with its first alert that is sent: a
+        // suppressed finding (a maintenance window, a deployment role) is not reversed either.
         let mut fix = None;
-        for (i, finding) in findings.iter().filter(|f| f.rule.generates()).enumerate() {
-            if i == 0 {
-                fix = self.remediation.and_then(|r| r.plan(&record));
+        let mut first = true;
+        for f in findings.iter().filter(|f| f.rule.generates()) {
+            let alert = Alert::from_finding(f, self.config);
+            let explanation = self.policy.decide(&Subject::of(f), self.now);
+            match explanation.verdict {
+                Verdict::Send => {
+                    if std::mem::take(&mut first) {
+                        fix = self.remediation.and_then(|r| r.plan(&record));
+                    }
+                    self.alerts.push((alert, fix.take()));
+                }
+                Verdict::Suppressed | Verdict::Staged => {
+                    log_held(&alert, &explanation);
+                    let name = match &explanation.suppression {
+                        Some(s) => s.name.clone(),
+                        None => "staging".to_owned(),
+                    };
+                    *self.report.held_by.entry(name).or_default() += 1;
+                    if explanation.verdict == Verdict::Suppressed {
+                        self.report.suppressed += 1;
+                    } else {
+                        self.report.staged += 1;
+                    }
+                }
             }
-            let alert = Alert::from_finding(finding, self.config);
-            self.alerts.push((alert, fix.take()));
         }
     }
 
@@ -242,7 +305,8 @@ impl Pipeline {
         &self.notifier
     }
 
-    /// The alerts of one input (any envelope), without delivering them (nor remediating).
+    /// The alerts of one input (any envelope), without delivering them (nor remediating):
+    /// suppressed and staged findings are logged and counted, not returned.
     pub fn alerts(&self, input: &[u8]) -> (Vec<Alert>, Report) {
         let (alerts, report) = self.collect(input, None);
         (alerts.into_iter().map(|(a, _)| a).collect(), report)
@@ -257,6 +321,8 @@ impl Pipeline {
             detector: &self.detector,
             config: self.notifier.alert_config(),
             remediation,
+            policy: self.notifier.policy(),
+            now: Timestamp::now(),
             report: Report::default(),
             alerts: Vec::new(),
         };
@@ -278,8 +344,10 @@ impl Pipeline {
         out
     }
 
-    /// Reads one input, detects, remediates (when on) and delivers its alerts. A
-    /// new-log-file notification is replaced by the log files it names.
+    /// Reads one input, detects, remediates (when on) and delivers its alerts: grouped by
+    /// rule, account and principal within the configured window, each channel within its rate
+    /// limit (the excess folded into one storm summary per channel). A new-log-file
+    /// notification is replaced by the log files it names.
     pub async fn process(&self, input: &[u8]) -> Report {
         let notification = std::str::from_utf8(input)
             .map(tamperwatch_archive::notification::objects)
@@ -307,7 +375,8 @@ impl Pipeline {
                 _ => alerts.push(alert),
             }
         }
-        report.deliveries = self.deliver(&alerts).await;
+        self.count_held(&report, Timestamp::now()).await;
+        self.send(alerts, &mut report).await;
         report
     }
 
@@ -349,6 +418,147 @@ impl Pipeline {
         total
     }
 
+    /// Adds what this input's suppressions and staging held back to the day's digest counters
+    /// (when a digest channel is configured).
+    async fn count_held(&self, report: &Report, now: Timestamp) {
+        if self.notifier.noise().digest_channels.is_empty() {
+            return;
+        }
+        let day = Window::of(now, DAY_SECS);
+        for (name, n) in &report.held_by {
+            let n = u64::try_from(*n).unwrap_or(u64::MAX);
+            let key = format!("digest#{name}");
+            if let Err(e) = self.notifier.noise_state().add(&key, day, n).await {
+                log_warning(&format!("{e}; the digest will undercount {name}"));
+            }
+        }
+    }
+
+    /// Sends the digest of the UTC day that holds `day` to the `[noise] digest_channels`: how
+    /// many findings each suppression hid and staging held back. Sent even when nothing was, so
+    /// a silent digest channel means the schedule stopped.
+    pub async fn digest(&self, day: Timestamp) -> Report {
+        let n = &self.notifier;
+        let window = Window::of(day, DAY_SECS);
+        let names = n
+            .policy()
+            .suppressions()
+            .iter()
+            .map(|s| s.name.as_str())
+            .chain(["staging"]);
+        let mut counts = Vec::new();
+        let mut report = Report::default();
+        for name in names {
+            // Adding nothing reads the counter.
+            match n
+                .noise_state()
+                .add(&format!("digest#{name}"), window, 0)
+                .await
+            {
+                Ok(0) => {}
+                Ok(count) => counts.push((name.to_owned(), count)),
+                Err(e) => log_warning(&format!("{e}; the digest leaves {name} out")),
+            }
+        }
+        let date = day.strftime("%Y-%m-%d").to_string();
+        let alert = Alert::digest(
+            n.alert_config(),
+            &date,
+            &counts,
+            &Timestamp::now().to_string(),
+        );
+        let to: Vec<usize> = n
+            .channels()
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| n.noise().digest_channels.iter().any(|d| d == c.name()))
+            .map(|(i, _)| i)
+            .collect();
+        report.alerts = 1;
+        report
+            .deliveries
+            .push(n.deliver_planned(&alert, &to, &[]).await);
+        report
+    }
+
+    /// Plans and delivers a batch of alerts (see [`tamperwatch_noise::storm`]).
+    async fn send(&self, alerts: Vec<Alert>, report: &mut Report) {
+        let n = &self.notifier;
+        let grouping = n.noise().grouping;
+        let channels: Vec<ChannelLimit> = n
+            .channels()
+            .iter()
+            .map(|c| ChannelLimit {
+                name: c.name().to_owned(),
+                limit: n.noise().rate_limit(c.name()),
+            })
+            .collect();
+        let items = alerts
+            .into_iter()
+            .map(|a| {
+                let key = GroupKey::of(&a.rule.id, &a.actor, &a.event);
+                (key, resource(&a), a)
+            })
+            .collect();
+        let routes = |a: &Alert| -> Vec<usize> {
+            n.channels()
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.routes(a))
+                .map(|(i, _)| i)
+                .collect()
+        };
+        let mut plan = plan(
+            items,
+            routes,
+            &channels,
+            grouping,
+            Timestamp::now(),
+            n.noise_state(),
+        )
+        .await;
+        for e in &plan.state_errors {
+            log_warning(&format!(
+                "{e}; grouping or rate limiting skipped for this batch"
+            ));
+        }
+        for p in &mut plan.alerts {
+            report.grouped +=
+                usize::try_from(p.group.count.saturating_sub(1)).unwrap_or(usize::MAX);
+            if grouping.is_some() {
+                p.group.first.group = Some(GroupInfo {
+                    key: p.group.key.id(),
+                    count: p.status.total,
+                    in_alert: p.group.count,
+                    resources: std::mem::take(&mut p.group.resources),
+                    more_resources: p.group.more_resources,
+                    follow_up: !p.status.opened,
+                });
+            }
+        }
+        report.alerts = plan.alerts.len();
+        for p in &plan.alerts {
+            report.rate_limited += usize::from(!p.held_on.is_empty());
+            report.deliveries.push(
+                n.deliver_planned(&p.group.first, &p.send_to, &p.held_on)
+                    .await,
+            );
+        }
+        for s in &plan.summaries {
+            let held: Vec<&Alert> = s
+                .held
+                .iter()
+                .map(|&i| &plan.alerts[i].group.first)
+                .collect();
+            if let Some(summary) = Alert::storm(&held, &channels[s.channel].name) {
+                report.storm_summaries += 1;
+                report
+                    .deliveries
+                    .push(n.deliver_planned(&summary, &[s.channel], &[]).await);
+            }
+        }
+    }
+
     /// Handles one Lambda invocation's payload. For an SQS batch the answer is always
     /// `{"batchItemFailures": [...]}` naming the messages to retry; otherwise it is a summary,
     /// or an error that fails the invocation.
@@ -373,6 +583,10 @@ impl Pipeline {
                     total.merge(self.process(m.as_bytes()).await);
                 }
                 finish(total)
+            }
+            Shape::Digest => {
+                let yesterday = Timestamp::now() - jiff::SignedDuration::from_hours(24);
+                finish(self.digest(yesterday).await)
             }
             Shape::Other => finish(self.process(payload).await),
         }
@@ -413,8 +627,44 @@ fn finish(report: Report) -> Result<Value, HandleError> {
         });
     }
     Ok(
-        json!({"records": report.records, "alerts": report.alerts, "duplicates": report.duplicates, "ignored": report.ignored, "log_files": report.log_files}),
+        json!({"records": report.records, "alerts": report.alerts, "duplicates": report.duplicates, "ignored": report.ignored, "log_files": report.log_files, "suppressed": report.suppressed, "staged": report.staged}),
     )
+}
+
+/// What a grouped alert lists as a resource: the first parameter the rule names (a trail, a
+/// detector, a recorder), else the event name.
+fn resource(alert: &Alert) -> String {
+    match alert.parameters.first() {
+        Some((_, v)) => v.clone(),
+        None => alert.event.event_name.clone().unwrap_or_default(),
+    }
+}
+
+/// One log line per hidden finding: suppressed is not silent.
+fn log_held(alert: &Alert, explanation: &Explanation) {
+    let kind = match explanation.verdict {
+        Verdict::Staged => "staged",
+        _ => "suppressed",
+    };
+    eprintln!(
+        "{}",
+        json!({
+            "level": "INFO",
+            "tamperwatch": kind,
+            "headline": alert.headline(),
+            "dedup_key": alert.dedup_key(),
+            "rule": alert.rule.id,
+            "principal": alert.actor.arn.as_deref().unwrap_or(&alert.actor.name),
+            "account": alert.event.account_id,
+            "eventTime": alert.event.event_time,
+            "explanation": explanation.line(),
+            "suppression": explanation.suppression,
+        })
+    );
+}
+
+fn log_warning(message: &str) {
+    eprintln!("{}", json!({"level": "WARN", "message": message}));
 }
 
 /// One structured log line per invocation (stderr; stdout is the log channel's).

@@ -25,22 +25,6 @@ fn event(name: &str) -> Vec<u8> {
     std::fs::read(events_dir().join(name)).unwrap()
 }
 
-/// A server address from the test script, or `None` (skip) when it is absent outside CI.
-fn server_var(name: &str) -> Option<String> {
-    match std::env::var(name) {
-        Ok(v) if !v.is_empty() => Some(v),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!(
-                "{name} is not set: run the tests through scripts/test.sh, which starts the server"
-            )
-        }
-        _ => {
-            eprintln!("SKIPPED: {name} is not set (scripts/test.sh starts the server and sets it)");
-            None
-        }
-    }
-}
-
 async fn pipeline(toml_text: &str) -> Pipeline {
     let config: Config = toml::from_str(toml_text).unwrap();
     let notifier = Notifier::new(config).await.unwrap();
@@ -482,17 +466,6 @@ async fn test_alert_goes_everywhere_marked() {
     assert!(body["headline"].as_str().unwrap().starts_with("[TEST]"));
 }
 
-async fn aws_config(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sns::config::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .load()
-        .await
-}
-
 async fn pipeline_on(sdk: &aws_config::SdkConfig, toml_text: &str) -> Pipeline {
     let config: Config = toml::from_str(toml_text).unwrap();
     let notifier = Notifier::with_aws(config, sdk.clone()).await.unwrap();
@@ -504,10 +477,10 @@ async fn pipeline_on(sdk: &aws_config::SdkConfig, toml_text: &str) -> Pipeline {
 
 #[tokio::test]
 async fn sns_topic_delivers_subject_message_and_attributes() {
-    let Some(moto) = server_var("TAMPERWATCH_TEST_MOTO_URL") else {
+    let Some(moto) = common::server_var("TAMPERWATCH_TEST_MOTO_URL") else {
         return;
     };
-    let sdk = aws_config(&moto).await;
+    let sdk = common::aws_config(&moto).await;
     let sns = aws_sdk_sns::Client::new(&sdk);
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let topic = sns
@@ -596,13 +569,9 @@ async fn sns_topic_delivers_subject_message_and_attributes() {
 
 #[tokio::test]
 async fn dynamodb_ledger_stops_resends_across_cold_starts() {
-    let Some(moto) = server_var("TAMPERWATCH_TEST_MOTO_URL") else {
+    let Some((sdk, ddb, table)) = common::moto_table("tw-deliveries").await else {
         return;
     };
-    let sdk = aws_config(&moto).await;
-    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
-    let table = format!("tw-deliveries-{}", std::process::id());
-    common::create_idempotency_table(&sdk, &table).await;
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/ok"))
@@ -645,8 +614,8 @@ async fn dynamodb_ledger_stops_resends_across_cold_starts() {
 #[tokio::test]
 async fn smtp_delivers_text_and_html() {
     let (Some(addr), Some(maildir)) = (
-        server_var("TAMPERWATCH_TEST_SMTP_ADDR"),
-        server_var("TAMPERWATCH_TEST_MAILDIR"),
+        common::server_var("TAMPERWATCH_TEST_SMTP_ADDR"),
+        common::server_var("TAMPERWATCH_TEST_MAILDIR"),
     ) else {
         return;
     };
