@@ -212,7 +212,29 @@ def test_detector_role_is_scoped_to_the_stacks_own_resources():
     assert {"Fn::GetAtt": ["EventsQueue", "Arn"]} in granted["sqs:ReceiveMessage"]
     assert granted["dynamodb:PutItem"] == [{"Fn::GetAtt": ["IdempotencyTable", "Arn"]}]
     assert all(isinstance(r, dict) for r in granted["secretsmanager:GetSecretValue"])
-    assert not any(a.startswith(("iam:", "lambda:", "events:", "cloudtrail:")) for a in granted)
+    # Control-plane powers: none for alerting. The scheduled drift checks may read (Describe,
+    # Get, List) and auto-remediation, an opt-in policy of its own, may only turn back on.
+    control = ("iam:", "lambda:", "events:", "cloudtrail:", "config:", "guardduty:")
+    for policy in role["Policies"]:
+        for branch in branches(policy):
+            name = branch["PolicyName"]
+            actions = [
+                a
+                for st in branch["PolicyDocument"]["Statement"]
+                for a in as_list(st.get("Action", []))
+                if isinstance(a, str) and a.startswith(control)
+            ]
+            if name.endswith("-drift"):
+                verbs = {a.split(":", 1)[1] for a in actions}
+                assert all(v.startswith(("Describe", "Get", "List", "BatchGet")) for v in verbs), verbs
+            elif name.endswith("-remediate"):
+                assert set(actions) <= {
+                    "cloudtrail:StartLogging",
+                    "config:StartConfigurationRecorder",
+                    "guardduty:UpdateDetector",
+                }, actions
+            else:
+                assert not actions, (name, actions)
 
 
 # ---- names the self-protection rules key on ----------------------------------------------------
