@@ -19,45 +19,12 @@ use tamperwatch_posture::accounts::{self, AccountAccess};
 use tamperwatch_posture::{Place, checks};
 use tamperwatch_sinks::drift::{DriftStore, Saved, alert_changes};
 use tamperwatch_sinks::{ChannelOutcome, Config, LogFiles, Notifier, Pipeline, Remediation};
+use tamperwatch_testkit::{fresh_name, moto_sdk, moto_url};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// moto's default account.
 const MOTO_ACCOUNT: &str = "123456789012";
-
-fn moto() -> Option<String> {
-    match std::env::var("TAMPERWATCH_TEST_MOTO_URL") {
-        Ok(v) if !v.is_empty() => Some(v),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("TAMPERWATCH_TEST_MOTO_URL is not set: run the tests through scripts/test.sh")
-        }
-        _ => {
-            eprintln!("SKIPPED: TAMPERWATCH_TEST_MOTO_URL is not set (scripts/test.sh sets it)");
-            None
-        }
-    }
-}
-
-/// A name no earlier run against the same moto server has used.
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{prefix}-{}-{}", std::process::id(), nanos % 1_000_000_000)
-}
-
-async fn sdk(moto: &str) -> SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sns::config::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .retry_config(aws_config::retry::RetryConfig::disabled())
-        .load()
-        .await
-}
 
 fn s3(sdk: &SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(
@@ -130,10 +97,10 @@ fn sqs_batch(bodies: &[(&str, String)]) -> Vec<u8> {
 
 #[tokio::test]
 async fn log_files_alert_once_across_both_paths_and_failures_are_retried() {
-    let Some(moto) = moto() else { return };
-    let sdk = sdk(&moto).await;
+    let Some(moto) = moto_url() else { return };
+    let sdk = moto_sdk(&moto).await;
     let s3 = s3(&sdk);
-    let bucket = unique("tw-trail");
+    let bucket = fresh_name("tw-trail");
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
     let key = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/30/111122223333_CloudTrail_us-east-1_20261130T0805Z_a1b2.json.gz";
     let event = stop_logging_event();
@@ -211,8 +178,8 @@ async fn log_files_alert_once_across_both_paths_and_failures_are_retried() {
 
 #[tokio::test]
 async fn a_log_file_notification_without_the_reconciliation_path_fails() {
-    let Some(moto) = moto() else { return };
-    let sdk = sdk(&moto).await;
+    let Some(moto) = moto_url() else { return };
+    let sdk = moto_sdk(&moto).await;
     let server = receiver().await;
     let pipeline = Pipeline::new(detector(), notifier(&sdk, &server, None).await);
     let notification = json!({"s3Bucket": "b", "s3ObjectKey": ["AWSLogs/1/CloudTrail/x.json.gz"]});
@@ -230,9 +197,9 @@ async fn a_log_file_notification_without_the_reconciliation_path_fails() {
 
 #[tokio::test]
 async fn auto_remediation_restarts_a_stopped_trail_in_its_own_account_only() {
-    let Some(moto) = moto() else { return };
-    let sdk = sdk(&moto).await;
-    let bucket = unique("tw-remediate");
+    let Some(moto) = moto_url() else { return };
+    let sdk = moto_sdk(&moto).await;
+    let bucket = fresh_name("tw-remediate");
     s3(&sdk)
         .create_bucket()
         .bucket(&bucket)
@@ -242,7 +209,7 @@ async fn auto_remediation_restarts_a_stopped_trail_in_its_own_account_only() {
     let cloudtrail = aws_sdk_cloudtrail::Client::new(&sdk);
     let trail = cloudtrail
         .create_trail()
-        .name(unique("tw-trail"))
+        .name(fresh_name("tw-trail"))
         .s3_bucket_name(&bucket)
         .is_multi_region_trail(true)
         .send()
@@ -271,7 +238,7 @@ async fn auto_remediation_restarts_a_stopped_trail_in_its_own_account_only() {
     event["detail"]["requestParameters"]["name"] = json!(trail);
     event["detail"]["recipientAccountId"] = json!(MOTO_ACCOUNT);
     event["detail"]["userIdentity"]["accountId"] = json!(MOTO_ACCOUNT);
-    event["detail"]["eventID"] = json!(unique("remediate"));
+    event["detail"]["eventID"] = json!(fresh_name("remediate"));
     let out = pipeline.handle(event.to_string().as_bytes()).await.unwrap();
     assert_eq!(out["alerts"], 1);
     assert!(logging().await, "the trail was not restarted");
@@ -287,7 +254,7 @@ async fn auto_remediation_restarts_a_stopped_trail_in_its_own_account_only() {
     // The same event in another account of an organization: alerted, not acted on here.
     cloudtrail.stop_logging().name(&trail).send().await.unwrap();
     event["detail"]["recipientAccountId"] = json!("111122223333");
-    event["detail"]["eventID"] = json!(unique("elsewhere"));
+    event["detail"]["eventID"] = json!(fresh_name("elsewhere"));
     pipeline.handle(event.to_string().as_bytes()).await.unwrap();
     assert!(!logging().await);
     let alerts = alerts_received(&server).await;
@@ -298,15 +265,15 @@ async fn auto_remediation_restarts_a_stopped_trail_in_its_own_account_only() {
 }
 
 async fn create_table(sdk: &SdkConfig) -> String {
-    let table = unique("tw-idempotency");
+    let table = fresh_name("tw-idempotency");
     common::create_idempotency_table(sdk, &table).await;
     table
 }
 
 #[tokio::test]
 async fn drift_alerts_when_a_check_breaks_and_recovers_not_on_every_run() {
-    let Some(moto) = moto() else { return };
-    let base = sdk(&moto).await;
+    let Some(moto) = moto_url() else { return };
+    let base = moto_sdk(&moto).await;
     // An account of this test's own (moto keeps accounts apart), so no other test's detectors
     // are seen.
     let nanos = std::time::SystemTime::now()
@@ -359,7 +326,11 @@ async fn drift_alerts_when_a_check_breaks_and_recovers_not_on_every_run() {
     let table = create_table(&base).await;
     let notifier = notifier(&base, &server, Some(&table)).await;
     // A scope of this run's own, so a rerun against the same moto starts from nothing.
-    let store = DriftStore::new(aws_sdk_dynamodb::Client::new(&base), table, &unique(&id));
+    let store = DriftStore::new(
+        aws_sdk_dynamodb::Client::new(&base),
+        table,
+        &fresh_name(&id),
+    );
     let place = Place::new(&account.id, "us-east-1");
     let mut runs = Vec::new();
     for (enabled, now) in [
@@ -408,8 +379,8 @@ async fn drift_alerts_when_a_check_breaks_and_recovers_not_on_every_run() {
 
 #[tokio::test]
 async fn a_drift_alert_that_could_not_be_sent_is_sent_by_the_next_run() {
-    let Some(moto) = moto() else { return };
-    let sdk = sdk(&moto).await;
+    let Some(moto) = moto_url() else { return };
+    let sdk = moto_sdk(&moto).await;
     let down = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(503))
