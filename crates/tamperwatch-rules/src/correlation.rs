@@ -206,9 +206,17 @@ fn bad(message: impl Into<String>) -> Refusal {
 }
 
 fn load(text: &str, origin: &str) -> Result<Correlation, Refusal> {
-    let doc = parse_yaml(text)?;
-    let serde_json::Value::Object(map) = &doc else {
-        return Err(Refusal::NotAMapping(kind_of(&doc)));
+    load_parsed(text, &parse_yaml(text)?, origin)
+}
+
+/// Compiles a correlation rule from its text and that text as [`parse_yaml`] read it.
+pub(crate) fn load_parsed(
+    text: &str,
+    doc: &serde_json::Value,
+    origin: &str,
+) -> Result<Correlation, Refusal> {
+    let serde_json::Value::Object(map) = doc else {
+        return Err(Refusal::NotAMapping(kind_of(doc)));
     };
     let Some(section) = map.get("correlation") else {
         return Err(Refusal::MissingKey("correlation"));

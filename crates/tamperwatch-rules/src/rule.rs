@@ -209,9 +209,18 @@ impl Rule {
 }
 
 fn load(text: &str, origin: &str) -> Result<Rule, Refusal> {
-    let doc = parse_yaml(text)?;
-    let serde_json::Value::Object(map) = &doc else {
-        return Err(Refusal::NotAMapping(kind_of(&doc)));
+    load_parsed(text, &parse_yaml(text)?, origin)
+}
+
+/// Compiles a rule from its text and that text as [`parse_yaml`] read it (so that a caller
+/// that has already parsed the document does not parse it again).
+pub(crate) fn load_parsed(
+    text: &str,
+    doc: &serde_json::Value,
+    origin: &str,
+) -> Result<Rule, Refusal> {
+    let serde_json::Value::Object(map) = doc else {
+        return Err(Refusal::NotAMapping(kind_of(doc)));
     };
     if map.contains_key("correlation") {
         return Err(Refusal::Correlation);
@@ -301,10 +310,13 @@ pub(crate) fn parse_yaml(text: &str) -> Result<serde_json::Value, Refusal> {
             return Err(Refusal::Yaml(e.without_snippet().to_string()));
         }
     };
-    if let (Some(detection), Ok(yaml11)) = (
-        doc.get("detection"),
-        serde_saphyr::from_str::<serde_json::Value>(text),
-    ) && let Some(other) = yaml11.get("detection")
+    // Reading the text again as YAML 1.1 is the costly part of loading a rule (its tests are
+    // most of its text), and it can only differ where YAML 1.2 read a word that YAML 1.1
+    // takes for a boolean: only then is the second reading done.
+    if let Some(detection) = doc.get("detection")
+        && has_yaml11_boolean_word(detection)
+        && let Ok(yaml11) = serde_saphyr::from_str::<serde_json::Value>(text)
+        && let Some(other) = yaml11.get("detection")
         && let Some((path, value)) = first_difference(detection, other, "detection")
     {
         return Err(Refusal::AmbiguousScalar { path, value });
@@ -344,6 +356,27 @@ pub(crate) fn split_documents(text: &str) -> Vec<&str> {
 }
 
 /// The first place where two parses of one text differ: its path and the YAML 1.2 reading.
+/// Whether a key or string in `v` is a word YAML 1.1 reads as a boolean (`y`, `yes`, `n`,
+/// `no`, `on`, `off`, `true`, `false`, in any case, as serde_saphyr's YAML 1.1 mode reads
+/// them). Quoted words count too: the check may say yes where both readings agree, never no
+/// where they differ.
+fn has_yaml11_boolean_word(v: &serde_json::Value) -> bool {
+    fn word(s: &str) -> bool {
+        let t = s.trim();
+        ["y", "yes", "n", "no", "on", "off", "true", "false"]
+            .iter()
+            .any(|w| t.eq_ignore_ascii_case(w))
+    }
+    match v {
+        serde_json::Value::String(s) => word(s),
+        serde_json::Value::Array(items) => items.iter().any(has_yaml11_boolean_word),
+        serde_json::Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| word(k) || has_yaml11_boolean_word(v)),
+        _ => false,
+    }
+}
+
 fn first_difference(
     a: &serde_json::Value,
     b: &serde_json::Value,
@@ -690,6 +723,18 @@ tests:
             }
         );
         assert!(e.to_string().contains("quote it"), "{e}");
+        let e = Rule::from_yaml(
+            "title: t\ndetection: {sel: {f: [a, ' x', off]}, condition: sel}\n",
+            "x.yml",
+        )
+        .expect_err("ambiguous in a list");
+        assert_eq!(
+            e.reason(),
+            &Refusal::AmbiguousScalar {
+                path: "detection.sel.f[2]".into(),
+                value: "off".into()
+            }
+        );
         for ok in [
             "title: t\ndetection: {sel: {f: 'No'}, condition: sel}\n",
             "title: t\ndetection: {sel: {f: false}, condition: sel}\n",

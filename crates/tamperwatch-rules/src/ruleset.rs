@@ -4,11 +4,11 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::correlation::{Correlation, Observation, field_text, parse_event_time};
+use crate::correlation::{self, Correlation, Observation, field_text, parse_event_time};
 use crate::document::Document;
 use crate::error::{LoadRuleError, PushRuleError, Refusal};
 use crate::index::{Index, IndexKeys, RuleIdx};
-use crate::rule::{Rule, parse_yaml, split_documents};
+use crate::rule::{self, Rule, parse_yaml, split_documents};
 
 /// Compiled rules, indexed by the cheap keys they need.
 ///
@@ -47,7 +47,8 @@ pub enum RuleDocument {
 /// (`action: global`, ...) is refused as a whole.
 pub fn load_documents(text: &str, origin: &str) -> Vec<Result<RuleDocument, LoadRuleError>> {
     let docs = split_documents(text);
-    let parsed: Vec<Option<serde_json::Value>> = docs.iter().map(|d| parse_yaml(d).ok()).collect();
+    let parsed: Vec<Result<serde_json::Value, Refusal>> =
+        docs.iter().map(|d| parse_yaml(d)).collect();
     if docs.len() > 1
         && let Some(action) = parsed.iter().flatten().find_map(|d| d.get("action"))
     {
@@ -57,16 +58,17 @@ pub fn load_documents(text: &str, origin: &str) -> Vec<Result<RuleDocument, Load
         return vec![Err(LoadRuleError::new(origin, Refusal::Collection(action)))];
     }
     docs.iter()
-        .zip(&parsed)
+        .zip(parsed)
         .map(|(doc, value)| {
-            if value
-                .as_ref()
-                .is_some_and(|v| v.get("correlation").is_some())
-            {
-                Correlation::from_yaml(doc, origin).map(|c| RuleDocument::Correlation(Box::new(c)))
-            } else {
-                Rule::from_yaml(doc, origin).map(|r| RuleDocument::Rule(Box::new(r)))
-            }
+            let loaded = value.and_then(|value| {
+                if value.get("correlation").is_some() {
+                    correlation::load_parsed(doc, &value, origin)
+                        .map(|c| RuleDocument::Correlation(Box::new(c)))
+                } else {
+                    rule::load_parsed(doc, &value, origin).map(|r| RuleDocument::Rule(Box::new(r)))
+                }
+            });
+            loaded.map_err(|reason| LoadRuleError::new(origin, reason))
         })
         .collect()
 }
