@@ -1,9 +1,10 @@
 //! The prefilter index: which rules could match an event, from three cheap keys.
 //!
 //! Each rule is filed in exactly one place, by its [`Prefilter`]: under each of its lowercase
-//! `eventName` values, else each `eventSource` value, else each `userIdentity.type` value,
-//! else in the list of rules evaluated on every event. An event looks up one entry per map,
-//! so a rule never comes up twice.
+//! `eventName` values and prefixes, else each `eventSource` value, else each
+//! `userIdentity.type` value, else in the list of rules evaluated on every event. An event
+//! looks up one entry per map, and the prefixes of its name (no rule has two that an event
+//! name can both meet, nor a name and a prefix), so a rule never comes up twice.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -81,15 +82,41 @@ type Buckets = HashMap<String, Vec<RuleIdx>, foldhash::fast::RandomState>;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Index {
     by_name: Buckets,
+    /// Rules filed under `eventName` prefixes, one group per prefix length, shortest first.
+    by_name_prefix: Vec<PrefixGroup>,
     by_source: Buckets,
     by_identity: Buckets,
     always: Vec<RuleIdx>,
 }
 
+/// The prefixes of one length (lowercase ASCII), sorted, with their rules. A lookup is a
+/// binary search over a handful of prefixes per length, cheaper than hashing the name again.
+#[derive(Debug, Clone)]
+struct PrefixGroup {
+    len: usize,
+    prefixes: Vec<(Box<[u8]>, Vec<RuleIdx>)>,
+}
+
+impl PrefixGroup {
+    fn get(&self, name: &[u8]) -> Option<&[RuleIdx]> {
+        let start = name.get(..self.len)?;
+        self.prefixes
+            .binary_search_by(|(p, _)| p.as_ref().cmp(start))
+            .ok()
+            .and_then(|i| self.prefixes.get(i))
+            .map(|(_, rules)| rules.as_slice())
+    }
+}
+
 impl Index {
     pub(crate) fn insert(&mut self, idx: RuleIdx, prefilter: &Prefilter) {
         let (buckets, values) = match prefilter {
-            Prefilter::EventName(v) => (&mut self.by_name, v),
+            Prefilter::EventName { names, prefixes } => {
+                for p in prefixes {
+                    self.insert_prefix(idx, p);
+                }
+                (&mut self.by_name, names)
+            }
             Prefilter::EventSource(v) => (&mut self.by_source, v),
             Prefilter::IdentityType(v) => (&mut self.by_identity, v),
             Prefilter::Always => {
@@ -102,46 +129,132 @@ impl Index {
         }
     }
 
+    fn insert_prefix(&mut self, idx: RuleIdx, prefix: &str) {
+        let len = prefix.len();
+        let at = self.by_name_prefix.partition_point(|g| g.len < len);
+        if self.by_name_prefix.get(at).is_none_or(|g| g.len != len) {
+            self.by_name_prefix.insert(
+                at,
+                PrefixGroup {
+                    len,
+                    prefixes: Vec::new(),
+                },
+            );
+        }
+        let Some(group) = self.by_name_prefix.get_mut(at) else {
+            return;
+        };
+        let key = prefix.as_bytes();
+        match group
+            .prefixes
+            .binary_search_by(|(p, _)| p.as_ref().cmp(key))
+        {
+            Ok(i) => {
+                if let Some((_, rules)) = group.prefixes.get_mut(i) {
+                    rules.push(idx);
+                }
+            }
+            Err(i) => group.prefixes.insert(i, (key.into(), vec![idx])),
+        }
+    }
+
     /// The rules that could match an event with these keys: each at most once.
-    pub(crate) fn candidates<'s>(
-        &'s self,
-        keys: &IndexKeys<'_>,
-    ) -> impl Iterator<Item = RuleIdx> + 's {
-        let name = lookup(&self.by_name, keys.event_name);
+    pub(crate) fn candidates<'s>(&'s self, keys: &IndexKeys<'_>) -> Candidates<'s> {
+        let name = keys.event_name.map(Lower::new);
+        let by_name = name.as_ref().map_or(&[][..], |n| bucket(&self.by_name, n));
         let source = lookup(&self.by_source, keys.event_source);
         let identity = lookup(&self.by_identity, keys.identity_type);
-        self.always
-            .iter()
-            .chain(name)
-            .chain(source)
-            .chain(identity)
-            .copied()
+        Candidates {
+            current: self.always.iter(),
+            fixed: [by_name, source, identity].into_iter(),
+            prefixes: self.by_name_prefix.iter(),
+            name,
+        }
     }
 }
 
-/// The bucket of `key`, lowercased without allocating when it is short ASCII (the usual case).
-fn lookup<'m>(buckets: &'m Buckets, key: Option<&str>) -> &'m [RuleIdx] {
-    const STACK: usize = 128;
-    let Some(key) = key else {
-        return &[];
-    };
-    if buckets.is_empty() {
-        return &[];
-    }
-    let found = if key.is_ascii() && key.len() <= STACK {
-        let mut buf = [0u8; STACK];
-        match buf.get_mut(..key.len()) {
-            Some(lower) => {
-                lower.copy_from_slice(key.as_bytes());
-                lower.make_ascii_lowercase();
-                std::str::from_utf8(lower).ok().and_then(|k| buckets.get(k))
+/// The candidates of one event: the rules of its exact keys, then of each prefix of its name.
+#[derive(Debug, Clone)]
+pub(crate) struct Candidates<'s> {
+    current: std::slice::Iter<'s, RuleIdx>,
+    fixed: std::array::IntoIter<&'s [RuleIdx], 3>,
+    prefixes: std::slice::Iter<'s, PrefixGroup>,
+    name: Option<Lower>,
+}
+
+impl Iterator for Candidates<'_> {
+    type Item = RuleIdx;
+
+    fn next(&mut self) -> Option<RuleIdx> {
+        loop {
+            if let Some(&idx) = self.current.next() {
+                return Some(idx);
             }
-            None => None,
+            if let Some(rules) = self.fixed.next() {
+                self.current = rules.iter();
+                continue;
+            }
+            let name = self.name.as_ref()?.as_str().as_bytes();
+            // Groups come shortest first: none after one longer than the name can match.
+            let group = self.prefixes.next().filter(|g| g.len <= name.len())?;
+            if let Some(rules) = group.get(name) {
+                self.current = rules.iter();
+            }
         }
-    } else {
-        buckets.get(key.to_lowercase().as_str())
-    };
-    found.map_or(&[], Vec::as_slice)
+    }
+}
+
+/// A key lowercased, on the stack when it is short ASCII (the usual case: every record of a
+/// scan looks up its keys).
+#[derive(Debug, Clone)]
+enum Lower {
+    Inline {
+        buf: [u8; Lower::INLINE],
+        len: usize,
+    },
+    Heap(String),
+}
+
+impl Lower {
+    const INLINE: usize = 128;
+
+    fn new(key: &str) -> Lower {
+        let mut buf = [0u8; Lower::INLINE];
+        if key.is_ascii()
+            && let Some(lower) = buf.get_mut(..key.len())
+        {
+            lower.copy_from_slice(key.as_bytes());
+            lower.make_ascii_lowercase();
+            return Lower::Inline {
+                buf,
+                len: key.len(),
+            };
+        }
+        Lower::Heap(key.to_lowercase())
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            // ASCII bytes: always UTF-8.
+            Lower::Inline { buf, len } => buf
+                .get(..*len)
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .unwrap_or_default(),
+            Lower::Heap(s) => s,
+        }
+    }
+}
+
+/// The bucket of `key`.
+fn lookup<'m>(buckets: &'m Buckets, key: Option<&str>) -> &'m [RuleIdx] {
+    match key {
+        Some(key) if !buckets.is_empty() => bucket(buckets, &Lower::new(key)),
+        _ => &[],
+    }
+}
+
+fn bucket<'m>(buckets: &'m Buckets, key: &Lower) -> &'m [RuleIdx] {
+    buckets.get(key.as_str()).map_or(&[], Vec::as_slice)
 }
 
 #[cfg(test)]
@@ -196,7 +309,10 @@ mod tests {
         let mut index = Index::default();
         index.insert(
             RuleIdx(0),
-            &Prefilter::EventName(vec!["stoplogging".into(), "deletetrail".into()]),
+            &Prefilter::EventName {
+                names: vec!["stoplogging".into(), "deletetrail".into()],
+                prefixes: vec![],
+            },
         );
         index.insert(
             RuleIdx(1),
@@ -231,8 +347,12 @@ mod tests {
     fn long_and_non_ascii_keys_are_lowercased_too() {
         let mut index = Index::default();
         let long = "x".repeat(300);
-        index.insert(RuleIdx(0), &Prefilter::EventName(vec![long.clone()]));
-        index.insert(RuleIdx(1), &Prefilter::EventName(vec!["ärger".into()]));
+        let names = |n: &str| Prefilter::EventName {
+            names: vec![n.to_owned()],
+            prefixes: vec![],
+        };
+        index.insert(RuleIdx(0), &names(&long));
+        index.insert(RuleIdx(1), &names("ärger"));
         let keys = |n: &'static str| IndexKeys {
             event_name: Some(n),
             ..IndexKeys::default()
@@ -246,5 +366,42 @@ mod tests {
             index.candidates(&keys("ÄRGER")).collect::<Vec<_>>(),
             [RuleIdx(1)]
         );
+    }
+
+    #[test]
+    fn names_find_the_rules_of_each_of_their_prefixes() {
+        let mut index = Index::default();
+        let prefilter = |names: &[&str], prefixes: &[&str]| Prefilter::EventName {
+            names: names.iter().map(|s| (*s).to_owned()).collect(),
+            prefixes: prefixes.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        index.insert(
+            RuleIdx(0),
+            &prefilter(&["deletefunction"], &["deletefunction20"]),
+        );
+        index.insert(RuleIdx(1), &prefilter(&[], &["putfunctionconcurrency"]));
+        index.insert(RuleIdx(2), &prefilter(&[], &["put"]));
+        index.insert(RuleIdx(3), &prefilter(&[], &["delete", "update"]));
+        let found = |name: &'static str| {
+            let keys = IndexKeys {
+                event_name: Some(name),
+                ..IndexKeys::default()
+            };
+            let mut found: Vec<u32> = index.candidates(&keys).map(|i| i.0).collect();
+            found.sort_unstable();
+            found
+        };
+        assert_eq!(found("DeleteFunction"), [0, 3]);
+        assert_eq!(found("DeleteFunction20150331"), [0, 3]);
+        assert_eq!(found("DeleteFunctionUrlConfig"), [3]);
+        assert_eq!(found("PutFunctionConcurrency20171031"), [1, 2]);
+        assert_eq!(found("PutBucketPolicy"), [2]);
+        assert_eq!(found("put"), [2]);
+        assert_eq!(found("pu"), Vec::<u32>::new());
+        assert_eq!(found("ListFunctions20150331"), Vec::<u32>::new());
+        assert_eq!(found("ÜpdateFunction"), Vec::<u32>::new());
+        assert_eq!(found("UPDATEÜ"), [3]);
+        let long: &'static str = Box::leak(format!("Put{}", "x".repeat(300)).into_boxed_str());
+        assert_eq!(found(long), [2]);
     }
 }

@@ -397,8 +397,8 @@ fn lint_document(text: &str, origin: &str, position: &str, out: &mut Vec<Diagnos
             Severity::Warning,
             Check::NoPrefilter,
             "no index can prefilter this rule (no plain eventName, eventSource or \
-             userIdentity.type value every match must have): it is fully evaluated on every \
-             record, which is slow"
+             userIdentity.type value, nor eventName prefix, every match must have): it is fully \
+             evaluated on every record, which is slow"
                 .to_owned(),
         );
     }

@@ -57,9 +57,21 @@ pub(crate) enum RefMode {
 pub(crate) struct CompiledField {
     pub(crate) path: FieldPath,
     pub(crate) test: FieldTest,
-    /// The plain strings the field must equal (ignoring case), when that is all the test does:
-    /// no wildcard, no modifier but `cased`, OR-linked. The prefilter index is built on these.
-    pub(crate) exact: Option<Vec<String>>,
+    /// What the field's text must be for the test to hold, when the test is one of a list of
+    /// OR-linked plain strings and prefixes (no other wildcard, no other modifier but `cased`).
+    /// The prefilter index is built on these.
+    pub(crate) required: Option<Vec<Required>>,
+}
+
+/// What one value of a field test requires of the field's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Required {
+    /// Equal to this string, ignoring case (spelled as in the rule).
+    Exact(String),
+    /// Starting with this ASCII text, ignoring case (lowercase): `startswith`, or a single
+    /// trailing `*`. Prefixes with other characters are not recorded, as lowercasing them
+    /// need not preserve "starts with".
+    Prefix(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,7 +247,7 @@ pub(crate) fn compile_field(
     }
 
     let path = FieldPath::new(field);
-    let mut exact = None;
+    let mut required = None;
     let test = match spec {
         Spec::Exists => {
             if link == Link::All {
@@ -280,25 +292,29 @@ pub(crate) fn compile_field(
         }
         spec => {
             let mut matchers = Vec::with_capacity(values.len());
-            let mut plain_strings = Some(Vec::with_capacity(values.len()));
+            let mut requires = Some(Vec::with_capacity(values.len()));
             for v in &values {
-                let (m, plain) = compile_value(key, &spec, v)?;
+                let (m, r) = compile_value(key, &spec, v)?;
                 matchers.push(m);
-                match (plain, plain_strings.as_mut()) {
-                    (Some(p), Some(list)) => list.push(p),
-                    _ => plain_strings = None,
+                match (r, requires.as_mut()) {
+                    (Some(r), Some(list)) => list.push(r),
+                    _ => requires = None,
                 }
             }
             match link {
                 Link::Any => {
-                    exact = plain_strings;
+                    required = requires;
                     FieldTest::AnyOf(matchers)
                 }
                 Link::All => FieldTest::AllOf(matchers),
             }
         }
     };
-    Ok(CompiledField { path, test, exact })
+    Ok(CompiledField {
+        path,
+        test,
+        required,
+    })
 }
 
 fn invalid(field: &str, problem: String) -> SelectionError {
@@ -528,12 +544,13 @@ fn check(key: &str, mods: &[Modifier]) -> Result<Spec, SelectionError> {
     Ok(Spec::Plain { steps, case })
 }
 
-/// Compiles one value; also returns its plain text when it is an exact string test.
+/// Compiles one value; also returns what it requires of the field's text when it is an exact
+/// string or a prefix test.
 fn compile_value(
     key: &str,
     spec: &Spec,
     v: &serde_json::Value,
-) -> Result<(ValueMatcher, Option<String>), SelectionError> {
+) -> Result<(ValueMatcher, Option<Required>), SelectionError> {
     let scalar_text = |v: &serde_json::Value| -> Option<String> {
         match v {
             serde_json::Value::String(s) => Some(s.clone()),
@@ -588,7 +605,15 @@ fn compile_value(
                 .map(|g| Pattern::compile(g, *case))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| bad_value(key, e.to_string()))?;
-            Ok((ValueMatcher::Text { patterns, number }, plain))
+            let required = match (plain, patterns.as_slice()) {
+                (Some(plain), _) => Some(Required::Exact(plain)),
+                (None, [one]) => one
+                    .prefix_text()
+                    .filter(|p| p.is_ascii())
+                    .map(|p| Required::Prefix(p.to_ascii_lowercase())),
+                _ => None,
+            };
+            Ok((ValueMatcher::Text { patterns, number }, required))
         }
         Spec::Regex {
             ignore_case,
@@ -891,30 +916,43 @@ mod tests {
     }
 
     #[test]
-    fn exact_strings_are_recorded_for_the_index() {
+    fn exact_strings_and_prefixes_are_recorded_for_the_index() {
+        let exact = |s: &str| Required::Exact(s.to_owned());
+        let prefix = |s: &str| Required::Prefix(s.to_owned());
         let f = compile("eventName", json!(["StopLogging", "DeleteTrail"])).expect("ok");
         assert_eq!(
-            f.exact.as_deref(),
-            Some(&["StopLogging".to_owned(), "DeleteTrail".to_owned()][..])
+            f.required,
+            Some(vec![exact("StopLogging"), exact("DeleteTrail")])
         );
         let f = compile("eventName|cased", json!("StopLogging")).expect("ok");
-        assert!(f.exact.is_some());
+        assert_eq!(f.required, Some(vec![exact("StopLogging")]));
+        let f = compile("eventName|startswith", json!(["Stop", "Delete**"])).expect("ok");
+        assert_eq!(f.required, Some(vec![prefix("stop"), prefix("delete")]));
+        let f = compile("eventName|cased|startswith", json!("Stop")).expect("ok");
+        assert_eq!(f.required, Some(vec![prefix("stop")]));
+        let f = compile("eventName", json!(["Stop*", "DeleteTrail"])).expect("ok");
+        assert_eq!(f.required, Some(vec![prefix("stop"), exact("DeleteTrail")]));
         for (key, v) in [
-            ("eventName", json!("Stop*")),
             ("eventName", json!(["StopLogging", null])),
+            ("eventName", json!(["Stop*", "*Trail"])),
+            ("eventName", json!("Sto?*")),
+            ("eventName", json!("*")),
             ("eventName", json!(5)),
             ("eventName|contains", json!("Stop")),
-            ("eventName|contains|all", json!(["a", "b"])),
+            ("eventName|endswith", json!("Stop")),
+            ("eventName|startswith|all", json!(["a", "b"])),
             ("eventName|re", json!("Stop")),
+            // Lowercasing need not keep a non-ASCII prefix a prefix: not indexed.
+            ("eventName|startswith", json!("Ärger")),
         ] {
             assert!(
-                compile(key, v.clone()).expect("ok").exact.is_none(),
+                compile(key, v.clone()).expect("ok").required.is_none(),
                 "{key} {v}"
             );
         }
         // An escaped wildcard is plain text.
         let f = compile("eventName", json!(r"Stop\*")).expect("ok");
-        assert_eq!(f.exact.as_deref(), Some(&["Stop*".to_owned()][..]));
+        assert_eq!(f.required, Some(vec![exact("Stop*")]));
     }
 
     #[test]

@@ -191,6 +191,14 @@ impl Pattern {
         }
     }
 
+    /// The text a prefix pattern requires at the start of a value, lowercased unless cased.
+    pub(crate) fn prefix_text(&self) -> Option<&str> {
+        match self {
+            Pattern::Prefix(n) => Some(&n.text),
+            _ => None,
+        }
+    }
+
     /// The literal text of an exact pattern, lowercased unless cased.
     #[cfg(test)]
     pub(crate) fn exact_text(&self) -> Option<&str> {

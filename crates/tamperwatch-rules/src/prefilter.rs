@@ -1,28 +1,38 @@
 //! What cheap keys a rule needs: derived soundly from its compiled condition.
 //!
 //! A constraint on a key is *necessary*: every event the rule can match has one of the listed
-//! values there (compared in lowercase). It is derived from the syntax tree:
-//! - a selection field that only tests plain strings for equality (no wildcard, no modifier
-//!   but `cased`) constrains its key to those strings;
-//! - a mapping (AND) keeps every constraint of its fields, intersecting two on the same key;
+//! values there, or a value starting with one of the listed prefixes (compared in lowercase).
+//! It is derived from the syntax tree:
+//! - a selection field that only tests plain strings for equality or prefixes (`startswith`,
+//!   or one trailing `*`; no other wildcard, no modifier but `cased`) constrains its key to
+//!   those strings and prefixes;
+//! - a mapping (AND) keeps every constraint of its fields, intersecting two on the same key
+//!   (or, when prefixes make that hard, keeping either: each alone is necessary);
 //! - OR (a list of mappings, `or`, `1 of`) keeps a key only when every branch constrains it,
 //!   and unites the values;
 //! - `not` constrains nothing; `all of` is AND; `N of` with N below the count is OR.
 //!
 //! Anything not understood constrains nothing, so the rule is evaluated on every event.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::condition::Condition;
 use crate::detection::{Detection, Selection};
-use crate::modifier::CompiledField;
+use crate::modifier::{CompiledField, Required};
 
 /// The cheap key a rule's index entry is filed under: the values a key must have for the
 /// rule to match (lowercase, sorted), or [`Prefilter::Always`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Prefilter {
-    /// The rule needs `eventName` to be one of these (lowercase).
-    EventName(Vec<String>),
+    /// The rule needs `eventName` to be one of `names` or to start with one of `prefixes`
+    /// (lowercase ASCII). No name starts with one of the prefixes, and no prefix with
+    /// another, so an event name meets at most one of them.
+    EventName {
+        /// Whole names.
+        names: Vec<String>,
+        /// Prefixes.
+        prefixes: Vec<String>,
+    },
     /// The rule needs `eventSource` to be one of these (lowercase).
     EventSource(Vec<String>),
     /// The rule needs `userIdentity.type` to be one of these (lowercase).
@@ -45,8 +55,41 @@ pub(crate) const KEYS: [(Key, &str); 3] = [
     (Key::IdentityType, "userIdentity.type"),
 ];
 
-/// Values one key must have: lowercase -> spelling as written in the rule.
-type ValueSet = BTreeMap<String, String>;
+/// What one key must hold: one of the `exact` values (lowercase -> spelling as written in the
+/// rule), or a value starting with one of the `prefixes` (lowercase ASCII).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ValueSet {
+    exact: BTreeMap<String, String>,
+    prefixes: BTreeSet<String>,
+}
+
+impl ValueSet {
+    fn len(&self) -> usize {
+        self.exact.len() + self.prefixes.len()
+    }
+
+    /// The same set, without the values and prefixes that a shorter prefix already covers.
+    fn minimal(&self) -> ValueSet {
+        let prefixes: BTreeSet<String> = self
+            .prefixes
+            .iter()
+            .filter(|p| {
+                !self
+                    .prefixes
+                    .iter()
+                    .any(|q| q.len() < p.len() && p.starts_with(q.as_str()))
+            })
+            .cloned()
+            .collect();
+        let exact = self
+            .exact
+            .iter()
+            .filter(|(lower, _)| !prefixes.iter().any(|p| lower.starts_with(p.as_str())))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        ValueSet { exact, prefixes }
+    }
+}
 
 /// The necessary constraints of a rule (or a part of it), per key.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -73,42 +116,64 @@ impl Constraints {
         }
     }
 
-    /// The most selective constraint.
+    /// The most selective constraint the index can use (it uses prefixes of `eventName`
+    /// only).
     pub(crate) fn prefilter(&self) -> Prefilter {
         for (key, _) in KEYS {
-            if let Some(set) = &self.sets[key as usize] {
-                let values: Vec<String> = set.keys().cloned().collect();
-                return match key {
-                    Key::EventName => Prefilter::EventName(values),
-                    Key::EventSource => Prefilter::EventSource(values),
-                    Key::IdentityType => Prefilter::IdentityType(values),
-                };
-            }
+            let Some(set) = &self.sets[key as usize] else {
+                continue;
+            };
+            let set = set.minimal();
+            let names: Vec<String> = set.exact.into_keys().collect();
+            return match key {
+                Key::EventName => Prefilter::EventName {
+                    names,
+                    prefixes: set.prefixes.into_iter().collect(),
+                },
+                _ if !set.prefixes.is_empty() => continue,
+                Key::EventSource => Prefilter::EventSource(names),
+                Key::IdentityType => Prefilter::IdentityType(names),
+            };
         }
         Prefilter::Always
     }
 
-    /// The values `key` must have, spelled as in the rule, or `None` when unconstrained.
+    /// The values `key` must have, spelled as in the rule, or `None` when unconstrained or
+    /// when prefixes are allowed too.
     pub(crate) fn values(&self, key: Key) -> Option<Vec<String>> {
         self.sets[key as usize]
             .as_ref()
-            .map(|set| set.values().cloned().collect())
+            .filter(|set| set.prefixes.is_empty())
+            .map(|set| set.exact.values().cloned().collect())
     }
 }
 
 fn both(a: Option<ValueSet>, b: Option<ValueSet>) -> Option<ValueSet> {
     match (a, b) {
-        (Some(a), Some(b)) => {
-            let common: ValueSet = a
+        (Some(a), Some(b)) if a.prefixes.is_empty() && b.prefixes.is_empty() => {
+            let common: BTreeMap<String, String> = a
+                .exact
                 .iter()
-                .filter(|(k, _)| b.contains_key(*k))
+                .filter(|(k, _)| b.exact.contains_key(*k))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             // An empty intersection means the rule cannot match an event with a single string
             // there; either set alone is still necessary, so keep the smaller.
             if !common.is_empty() {
-                Some(common)
+                Some(ValueSet {
+                    exact: common,
+                    prefixes: BTreeSet::new(),
+                })
             } else if a.len() <= b.len() {
+                Some(a)
+            } else {
+                Some(b)
+            }
+        }
+        // With prefixes, either set alone is necessary: keep one without prefixes if there is
+        // one, else the smaller.
+        (Some(a), Some(b)) => {
+            if a.prefixes.is_empty() || (!b.prefixes.is_empty() && a.len() <= b.len()) {
                 Some(a)
             } else {
                 Some(b)
@@ -122,9 +187,10 @@ fn both(a: Option<ValueSet>, b: Option<ValueSet>) -> Option<ValueSet> {
 fn either(a: Option<ValueSet>, b: Option<ValueSet>) -> Option<ValueSet> {
     match (a, b) {
         (Some(mut a), Some(b)) => {
-            for (k, v) in b {
-                a.entry(k).or_insert(v);
+            for (k, v) in b.exact {
+                a.exact.entry(k).or_insert(v);
             }
+            a.prefixes.extend(b.prefixes);
             Some(a)
         }
         _ => None,
@@ -133,17 +199,23 @@ fn either(a: Option<ValueSet>, b: Option<ValueSet>) -> Option<ValueSet> {
 
 fn field_constraints(f: &CompiledField) -> Constraints {
     let mut c = Constraints::default();
-    let Some(exact) = &f.exact else {
+    let Some(required) = &f.required else {
         return c;
     };
     for (key, name) in KEYS {
         if f.path.name() == name {
-            c.sets[key as usize] = Some(
-                exact
-                    .iter()
-                    .map(|v| (v.to_lowercase(), v.clone()))
-                    .collect(),
-            );
+            let mut set = ValueSet::default();
+            for r in required {
+                match r {
+                    Required::Exact(v) => {
+                        set.exact.insert(v.to_lowercase(), v.clone());
+                    }
+                    Required::Prefix(p) => {
+                        set.prefixes.insert(p.clone());
+                    }
+                }
+            }
+            c.sets[key as usize] = Some(set);
         }
     }
     c
@@ -206,7 +278,15 @@ mod tests {
     }
 
     fn names(list: &[&str]) -> Prefilter {
-        Prefilter::EventName(list.iter().map(|s| (*s).to_owned()).collect())
+        names_prefixes(list, &[])
+    }
+
+    fn names_prefixes(names: &[&str], prefixes: &[&str]) -> Prefilter {
+        let own = |l: &[&str]| l.iter().map(|s| (*s).to_owned()).collect();
+        Prefilter::EventName {
+            names: own(names),
+            prefixes: own(prefixes),
+        }
     }
 
     fn sources(list: &[&str]) -> Prefilter {
@@ -323,10 +403,54 @@ mod tests {
     }
 
     #[test]
-    fn anything_but_plain_equality_constrains_nothing() {
+    fn prefixes_of_event_names_are_indexed_too() {
+        assert_eq!(
+            pre(
+                "sel: {eventSource: lambda.amazonaws.com, eventName|startswith: Put}\ncondition: sel"
+            ),
+            names_prefixes(&[], &["put"])
+        );
+        // Lambda's versioned names: bare or with a suffix.
+        assert_eq!(
+            pre(
+                "bare: {eventName: [DeleteFunction, PutFunctionConcurrency]}\nversioned: {eventName|startswith: DeleteFunction20}\ncondition: bare or versioned"
+            ),
+            names_prefixes(
+                &["deletefunction", "putfunctionconcurrency"],
+                &["deletefunction20"]
+            )
+        );
+        // A name or prefix that a shorter prefix covers is left out: each rule comes up once.
+        assert_eq!(
+            pre(
+                "a: {eventName: [PutRule, Other]}\nb: {eventName: ['Put*', PutRuleX*]}\ncondition: a or b"
+            ),
+            names_prefixes(&["other"], &["put"])
+        );
+        // AND keeps a set without prefixes over one with.
+        assert_eq!(
+            pre("a: {eventName|startswith: Put}\nb: {eventName: PutRule}\ncondition: a and b"),
+            names(&["putrule"])
+        );
+        assert_eq!(
+            pre(
+                "a: {eventName|startswith: [P, Q]}\nb: {eventName|startswith: Put}\ncondition: a and b"
+            ),
+            names_prefixes(&[], &["put"])
+        );
+        // Prefixes of other keys are not indexed: the next key is used.
+        assert_eq!(
+            pre("sel: {eventSource|startswith: lambda, userIdentity.type: Root}\ncondition: sel"),
+            Prefilter::IdentityType(vec!["root".into()])
+        );
+    }
+
+    #[test]
+    fn anything_but_plain_equality_or_a_prefix_constrains_nothing() {
         for detection in [
-            "sel: {eventName: 'Stop*'}\ncondition: sel",
-            "sel: {eventName|startswith: Stop}\ncondition: sel",
+            "sel: {eventName: '*Stop'}\ncondition: sel",
+            "sel: {eventName|endswith: Stop}\ncondition: sel",
+            "sel: {eventName: 'St?p*'}\ncondition: sel",
             "sel: {eventName|re: Stop}\ncondition: sel",
             "sel: {eventName: [StopLogging, null]}\ncondition: sel",
             "sel: {eventName: 5}\ncondition: sel",

@@ -608,7 +608,10 @@ tests:
         assert_eq!(r.identity_types(), None);
         assert_eq!(
             r.prefilter(),
-            &Prefilter::EventName(vec!["stoplogging".into()])
+            &Prefilter::EventName {
+                names: vec!["stoplogging".into()],
+                prefixes: vec![]
+            }
         );
         assert!(r.matches(
             &json!({"eventSource": "cloudtrail.amazonaws.com", "eventName": "StopLogging"})

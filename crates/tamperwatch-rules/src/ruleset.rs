@@ -531,7 +531,10 @@ mod tests {
         }
         assert_eq!(
             set.get(RuleIdx(0)).prefilter(),
-            &Prefilter::EventName(vec!["stoplogging".into()])
+            &Prefilter::EventName {
+                names: vec!["stoplogging".into()],
+                prefixes: vec![]
+            }
         );
         let event = json!({
             "eventSource": "cloudtrail.amazonaws.com",

@@ -32,7 +32,11 @@ const WORDS: [&str; 5] = ["Alpha", "BETA", "gamma", "Ärger", "5"];
 fn rule_value(g: &mut Gen) -> String {
     match g.below(10) {
         0 => "null".into(),
-        1 => format!("'{}*'", g.pick(&WORDS).chars().next().unwrap_or('a')),
+        1 => {
+            // A prefix of a word, one to three characters long.
+            let n = 1 + g.below(3);
+            format!("'{}*'", g.pick(&WORDS).chars().take(n).collect::<String>())
+        }
         2 => "5".into(),
         3 => format!("['{}', '{}']", g.pick(&WORDS), g.pick(&WORDS)),
         4 => format!("['{}', null]", g.pick(&WORDS)),
@@ -46,6 +50,7 @@ fn rule_field(g: &mut Gen) -> String {
         0 => "|cased",
         1 => "|contains",
         2 => "|startswith",
+        3 => "|cased|startswith",
         _ => "",
     };
     let mut value = rule_value(g);
@@ -166,6 +171,15 @@ fn candidates_never_miss_a_matching_rule() {
     assert!(
         indexed > 50,
         "the generator must exercise the index ({indexed} rules indexed)"
+    );
+    let by_prefix = set
+        .rules()
+        .iter()
+        .filter(|r| matches!(r.prefilter(), Prefilter::EventName { prefixes, .. } if !prefixes.is_empty()))
+        .count();
+    assert!(
+        by_prefix > 15,
+        "the generator must exercise name prefixes ({by_prefix} rules filed under one)"
     );
 
     let mut out = Vec::new();
