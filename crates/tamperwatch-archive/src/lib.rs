@@ -17,4 +17,7 @@ pub mod s3;
 pub mod sqs;
 
 pub use notification::{NotificationError, ObjectRef, is_log_file};
-pub use s3::{FetchError, Fetched, Fetcher, S3Url, client_for_bucket, fetch_all, get_object};
+pub use s3::{
+    Download, FetchError, Fetched, Fetcher, S3Url, client_for_bucket, download, fetch_all,
+    get_object,
+};

@@ -1,7 +1,9 @@
-//! `s3://` URLs and reading one object.
+//! `s3://` URLs and reading objects: whole, or streamed to a reader as they download.
 
 use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream;
 use aws_types::SdkConfig;
+use bytes::Bytes;
 use futures_util::StreamExt as _;
 use tokio::sync::mpsc::Sender;
 
@@ -74,41 +76,143 @@ pub async fn get_object(
     object: &ObjectRef,
     limit: u64,
 ) -> Result<Vec<u8>, FetchError> {
-    let get_error = |message: String| FetchError::Get {
-        object: object.clone(),
-        message,
-    };
-    let too_large = || FetchError::TooLarge {
-        object: object.clone(),
-        limit,
-    };
+    let (mut body, length) = open(client, object, limit).await?;
+    let mut bytes =
+        Vec::with_capacity(usize::try_from(length.unwrap_or(0).min(limit)).unwrap_or(0));
+    while let Some(chunk) = next_chunk(&mut body, object, limit, bytes.len() as u64).await? {
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+/// Sends the GET: the body to come and its announced length, refused when that is over
+/// `limit`.
+async fn open(
+    client: &Client,
+    object: &ObjectRef,
+    limit: u64,
+) -> Result<(ByteStream, Option<u64>), FetchError> {
     let response = client
         .get_object()
         .bucket(&object.bucket)
         .key(&object.key)
         .send()
         .await
-        .map_err(|e| get_error(aws_sdk_s3::error::DisplayErrorContext(e).to_string()))?;
+        .map_err(|e| FetchError::Get {
+            object: object.clone(),
+            message: aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
+        })?;
     let length = response
         .content_length()
         .and_then(|n| u64::try_from(n).ok());
     if length.is_some_and(|n| n > limit) {
-        return Err(too_large());
+        return Err(FetchError::TooLarge {
+            object: object.clone(),
+            limit,
+        });
     }
-    let mut body = response.body;
-    let mut bytes =
-        Vec::with_capacity(usize::try_from(length.unwrap_or(0).min(limit)).unwrap_or(0));
-    while let Some(chunk) = body
-        .try_next()
-        .await
-        .map_err(|e| get_error(e.to_string()))?
+    Ok((response.body, length))
+}
+
+/// The next chunk of a body of which `so_far` bytes were read, refused when it would take the
+/// body over `limit` (the announced length can be absent, or wrong).
+async fn next_chunk(
+    body: &mut ByteStream,
+    object: &ObjectRef,
+    limit: u64,
+    so_far: u64,
+) -> Result<Option<Bytes>, FetchError> {
+    let chunk = body.try_next().await.map_err(|e| FetchError::Get {
+        object: object.clone(),
+        message: e.to_string(),
+    })?;
+    if chunk
+        .as_ref()
+        .is_some_and(|c| so_far.saturating_add(c.len() as u64) > limit)
     {
-        if (bytes.len() + chunk.len()) as u64 > limit {
-            return Err(too_large());
-        }
-        bytes.extend_from_slice(&chunk);
+        return Err(FetchError::TooLarge {
+            object: object.clone(),
+            limit,
+        });
     }
-    Ok(bytes)
+    Ok(chunk)
+}
+
+/// Chunks of a body in flight between a download and its reader: few enough that the
+/// downloads of a scan hold little memory (32 at a time by default), enough that a reader
+/// rarely waits for the network.
+const CHUNKS_IN_FLIGHT: usize = 16;
+
+/// An object's body as it downloads, read as a blocking [`std::io::Read`] by a thread that
+/// is not running the async runtime (a scan's worker), which can inflate it while the rest of
+/// it streams in. The download waits while the reader is behind.
+///
+/// A failed download reads as an error of kind [`std::io::ErrorKind::Other`] wrapping the
+/// [`FetchError`] (see [`Download::fetch_error`]); the end of the object reads as the end.
+#[derive(Debug)]
+pub struct Download {
+    chunks: tokio::sync::mpsc::Receiver<Result<Bytes, FetchError>>,
+    chunk: Bytes,
+}
+
+impl Download {
+    /// The download failure behind an error this reader returned, if that is what it was.
+    pub fn fetch_error(error: &std::io::Error) -> Option<&FetchError> {
+        error.get_ref().and_then(|e| e.downcast_ref::<FetchError>())
+    }
+}
+
+impl std::io::Read for Download {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.chunk.is_empty() {
+            match self.chunks.blocking_recv() {
+                Some(Ok(chunk)) => self.chunk = chunk,
+                Some(Err(e)) => return Err(std::io::Error::other(e)),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len());
+        let head = self.chunk.split_to(n);
+        if let Some(out) = buf.get_mut(..n) {
+            out.copy_from_slice(&head);
+        }
+        Ok(n)
+    }
+}
+
+/// Starts reading an object: the [`Download`] to read it from, and the future that moves its
+/// bytes there (capped at `limit`; a failure is handed to the reader). The future ends when
+/// the object is read, or when the reader is dropped.
+pub fn download<'a>(
+    client: &'a Client,
+    object: &'a ObjectRef,
+    limit: u64,
+) -> (Download, impl Future<Output = ()> + 'a) {
+    let (tx, chunks) = tokio::sync::mpsc::channel(CHUNKS_IN_FLIGHT);
+    let pump = async move {
+        let result = async {
+            let (mut body, _) = open(client, object, limit).await?;
+            let mut so_far = 0u64;
+            while let Some(chunk) = next_chunk(&mut body, object, limit, so_far).await? {
+                so_far += chunk.len() as u64;
+                if tx.send(Ok(chunk)).await.is_err() {
+                    break; // The reader is gone: the scan stopped.
+                }
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = result {
+            let _ = tx.send(Err(e)).await;
+        }
+    };
+    (
+        Download {
+            chunks,
+            chunk: Bytes::new(),
+        },
+        pump,
+    )
 }
 
 /// An S3 client for `bucket`: in the bucket's own region when `GetBucketLocation` tells it
@@ -186,21 +290,25 @@ impl Fetcher {
     }
 }
 
-/// One object of a walk: its bytes as stored, or why they could not be read.
+/// One object of a walk, downloading.
 #[derive(Debug)]
 pub struct Fetched {
     /// Its position in key order among the objects of the walk.
     pub index: u64,
     /// The object.
     pub object: ObjectRef,
-    /// Its bytes.
-    pub bytes: Result<Vec<u8>, FetchError>,
+    /// Its bytes as stored, as they arrive.
+    pub body: Download,
 }
 
-/// Walks `url` with `filter` ([`walk`]) and fetches every object found, `concurrency` GETs in
-/// flight, each capped at `limit` bytes, sending them to `tx` as they arrive (in any order:
-/// [`Fetched::index`] gives the key order). Memory stays bounded: the walk waits while the
-/// fetches are behind, and the fetches wait while `tx` is full.
+/// Walks `url` with `filter` ([`walk`]) and downloads every object found, `concurrency` at a
+/// time, each capped at `limit` bytes: each is sent to `tx` as its download starts (in any
+/// order: [`Fetched::index`] gives the key order), to be read while it streams in. Memory
+/// stays bounded: the walk waits while the downloads are behind, each download waits while
+/// its reader is behind, and new downloads wait while `tx` is full.
+///
+/// Every object sent to `tx` is being downloaded, so a reader that takes them in the order
+/// they were sent always makes progress.
 pub async fn fetch_all(
     client: &Client,
     url: &S3Url,
@@ -221,18 +329,19 @@ pub async fn fetch_all(
     });
     let fetching = keys
         .map(|(index, object)| async move {
-            let bytes = get_object(client, &object, limit).await;
-            Fetched {
+            let (body, pump) = download(client, &object, limit);
+            let fetched = Fetched {
                 index,
-                object,
-                bytes,
+                object: object.clone(),
+                body,
+            };
+            // A receiver gone means the scan stopped: nothing more to do.
+            if tx.send(fetched).await.is_ok() {
+                pump.await;
             }
         })
         .buffer_unordered(concurrency.max(1))
-        .for_each(|fetched| async {
-            // A receiver gone means the scan stopped: nothing more to do.
-            let _ = tx.send(fetched).await;
-        });
+        .for_each(|()| async {});
     tokio::join!(listing, fetching);
 }
 

@@ -1,14 +1,16 @@
 //! The archive against real S3 and SQS APIs (moto on loopback, started by scripts/test.sh):
 //! walking the layout with filters prunes whole folders and finds exactly the wanted files;
-//! objects come back byte for byte under a size cap; notifications written for a backfill
-//! read back.
+//! objects come back byte for byte under a size cap, whole or streamed to a reader;
+//! notifications written for a backfill read back.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::collections::BTreeSet;
 
 use tamperwatch_archive::layout::{Filter, walk};
 use tamperwatch_archive::sqs::Queue;
-use tamperwatch_archive::{FetchError, ObjectRef, S3Url, get_object, notification};
+use tamperwatch_archive::{
+    Download, FetchError, ObjectRef, S3Url, download, get_object, notification,
+};
 use tamperwatch_testkit::{fresh_name, moto_sdk, moto_url};
 
 async fn s3(endpoint: &str) -> aws_sdk_s3::Client {
@@ -122,25 +124,31 @@ async fn the_layout_is_walked_with_filters() {
     assert_eq!(keys, ["other-tool/logs/2026/11/02/x.json.gz"]);
 }
 
+/// A new bucket holding one object.
+async fn bucket_with(client: &aws_sdk_s3::Client, name: &str, key: &str, body: &[u8]) -> ObjectRef {
+    let bucket = fresh_name(name);
+    client.create_bucket().bucket(&bucket).send().await.unwrap();
+    client
+        .put_object()
+        .bucket(&bucket)
+        .key(key)
+        .body(body.to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    ObjectRef {
+        bucket,
+        key: key.into(),
+    }
+}
+
 #[tokio::test]
 async fn objects_are_fetched_whole_under_a_cap() {
     let Some(moto) = moto_url() else { return };
     let client = s3(&moto).await;
-    let bucket = fresh_name("fetch");
-    client.create_bucket().bucket(&bucket).send().await.unwrap();
     let body: Vec<u8> = (0..=255u8).cycle().take(100_000).collect();
-    client
-        .put_object()
-        .bucket(&bucket)
-        .key("k.json.gz")
-        .body(body.clone().into())
-        .send()
-        .await
-        .unwrap();
-    let object = ObjectRef {
-        bucket: bucket.clone(),
-        key: "k.json.gz".into(),
-    };
+    let object = bucket_with(&client, "fetch", "k.json.gz", &body).await;
+    let bucket = object.bucket.clone();
     assert_eq!(get_object(&client, &object, 1 << 20).await.unwrap(), body);
     assert!(matches!(
         get_object(&client, &object, 1000).await,
@@ -152,6 +160,59 @@ async fn objects_are_fetched_whole_under_a_cap() {
     };
     let error = get_object(&client, &missing, 1 << 20).await.unwrap_err();
     assert!(error.to_string().contains("missing.json.gz"), "{error}");
+}
+
+/// Downloads `object` into a reader on another thread (as a scan's worker reads it), and
+/// returns what the reader read.
+async fn streamed(
+    client: &aws_sdk_s3::Client,
+    object: &ObjectRef,
+    limit: u64,
+) -> std::io::Result<Vec<u8>> {
+    let (mut body, pump) = download(client, object, limit);
+    let reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut body, &mut bytes).map(|_| bytes)
+    });
+    pump.await;
+    reader.join().unwrap()
+}
+
+#[tokio::test]
+async fn objects_stream_to_a_reader_under_a_cap() {
+    let Some(moto) = moto_url() else { return };
+    let client = s3(&moto).await;
+    // Larger than the chunks in flight, so the download waits for the reader.
+    let body: Vec<u8> = (0..u32::MAX)
+        .map(|i| (i % 251) as u8)
+        .take(6 << 20)
+        .collect();
+    let object = bucket_with(&client, "stream", "big.json.gz", &body).await;
+    let bucket = object.bucket.clone();
+    assert!(streamed(&client, &object, 8 << 20).await.unwrap() == body);
+    let error = streamed(&client, &object, 1 << 20).await.unwrap_err();
+    assert!(
+        matches!(
+            Download::fetch_error(&error),
+            Some(FetchError::TooLarge { limit, .. }) if *limit == 1 << 20
+        ),
+        "{error}"
+    );
+    let missing = ObjectRef {
+        bucket,
+        key: "missing.json.gz".into(),
+    };
+    let error = streamed(&client, &missing, 1 << 20).await.unwrap_err();
+    assert!(
+        matches!(Download::fetch_error(&error), Some(FetchError::Get { .. })),
+        "{error}"
+    );
+    // A reader that goes away stops the download rather than leaving it waiting.
+    let (body, pump) = download(&client, &object, 8 << 20);
+    drop(body);
+    tokio::time::timeout(std::time::Duration::from_secs(30), pump)
+        .await
+        .expect("the download stops");
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use std::thread::JoinHandle;
 use aws_config::SdkConfig;
 use tamperwatch_archive::layout::{Filter, ListError};
 use tamperwatch_archive::lookup::{self, Attribute};
-use tamperwatch_archive::{FetchError, Fetched, S3Url, client_for_bucket, fetch_all};
+use tamperwatch_archive::{Fetched, S3Url, client_for_bucket, fetch_all};
 use tamperwatch_detect::Detector;
 use tokio::sync::mpsc::{Sender, channel};
 
@@ -133,16 +133,12 @@ async fn s3_source(sdk: &SdkConfig, source: usize, url: &S3Url, plan: &Plan, tx:
     };
     let objects = async {
         while let Some(f) = fetched.recv().await {
-            let name = f.object.to_string();
-            let bytes = f.bytes.map_err(|e| match e {
-                FetchError::Get { message, .. } => format!("cannot get: {message}"),
-                FetchError::TooLarge { limit, .. } => {
-                    format!("larger than --max-file-size {limit}")
-                }
-            });
             let job = Job {
                 order: (source, f.index, 0),
-                input: Input::Loaded { name, bytes },
+                input: Input::Download {
+                    name: f.object.to_string(),
+                    body: f.body,
+                },
             };
             if tx.send(job).await.is_err() {
                 return;

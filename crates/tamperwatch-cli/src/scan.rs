@@ -1,6 +1,5 @@
 //! `tamperwatch scan`: inputs in, findings out, in parallel, in stable order.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -9,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use rayon::prelude::*;
-use tamperwatch_archive::S3Url;
 use tamperwatch_archive::layout::{Filter, parse_time};
 use tamperwatch_archive::sqs::queue_url;
+use tamperwatch_archive::{Download, FetchError, S3Url};
 use tamperwatch_detect::{Detector, Finding};
 use tamperwatch_event::{Keys, Limits, Location, ReadError, Record, Visit};
 use tamperwatch_rules::{CorrelationFinding, Correlator, Level, Observation};
@@ -31,6 +30,13 @@ pub enum Input {
     File(PathBuf),
     /// Standard input.
     Stdin,
+    /// An S3 object downloading: inflated as it streams in.
+    Download {
+        /// `s3://bucket/key`.
+        name: String,
+        /// Its bytes as stored, as they arrive.
+        body: Download,
+    },
     /// Bytes already read (an S3 object, a page of LookupEvents), or why they could not be.
     Loaded {
         /// How the input is named in output (`s3://bucket/key`, `lookup:REGION:...`).
@@ -46,7 +52,7 @@ impl Input {
         match self {
             Input::File(path) => path.display().to_string(),
             Input::Stdin => "-".to_owned(),
-            Input::Loaded { name, .. } => name.clone(),
+            Input::Download { name, .. } | Input::Loaded { name, .. } => name.clone(),
         }
     }
 }
@@ -280,7 +286,7 @@ pub fn scan<'r>(
         .fold(
             || (Vec::new(), Summary::default()),
             |(mut kept, mut summary), job| {
-                let r = scan_input(detector, &job.input, limits, filter);
+                let r = scan_input(detector, job.input, limits, filter);
                 progress.input(r.bytes, r.records, r.findings.len() as u64);
                 summary.inputs += 1;
                 summary.records += r.records;
@@ -352,7 +358,7 @@ struct InputResult<'r> {
 
 fn scan_input<'r>(
     detector: &'r Detector,
-    input: &Input,
+    input: Input,
     limits: &Limits,
     filter: &Filter,
 ) -> InputResult<'r> {
@@ -372,10 +378,17 @@ fn scan_input<'r>(
         buffer: Vec::new(),
     };
     let bytes = match input {
-        Input::Loaded { bytes, .. } => bytes.as_deref().map(Cow::Borrowed).map_err(Clone::clone),
-        _ => read_input(input, limits.max_decompressed)
-            .map(Cow::Owned)
-            .map_err(|e| format!("{e:#}")),
+        Input::Loaded { bytes, .. } => bytes,
+        Input::Download { body, .. } => {
+            tamperwatch_event::gunzip_reader(body, limits.max_decompressed).map_err(|e| match e {
+                ReadError::Source(e) => match Download::fetch_error(&e) {
+                    Some(e) => fetch_error_message(e),
+                    None => format!("cannot read: {e}"),
+                },
+                e => e.to_string(),
+            })
+        }
+        input => read_input(&input, limits.max_decompressed).map_err(|e| format!("{e:#}")),
     };
     match bytes {
         Ok(bytes) => {
@@ -385,6 +398,14 @@ fn scan_input<'r>(
         Err(message) => visit.push_error(None, message),
     }
     visit.result
+}
+
+/// Why an S3 object could not be read, as a scan reports it.
+pub fn fetch_error_message(e: &FetchError) -> String {
+    match e {
+        FetchError::Get { message, .. } => format!("cannot get: {message}"),
+        FetchError::TooLarge { limit, .. } => format!("larger than --max-file-size {limit}"),
+    }
 }
 
 struct ScanVisit<'r, 'n> {
@@ -476,7 +497,9 @@ fn read_input(input: &Input, limit: u64) -> anyhow::Result<Vec<u8>> {
                 .read_to_end(&mut bytes)
                 .context("cannot read")?;
         }
-        Input::Loaded { name, .. } => anyhow::bail!("{name} is already loaded"),
+        Input::Download { name, .. } | Input::Loaded { name, .. } => {
+            anyhow::bail!("{name} is not a local input")
+        }
         Input::Stdin => {
             std::io::stdin()
                 .lock()

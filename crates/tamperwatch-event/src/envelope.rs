@@ -93,6 +93,9 @@ pub enum ReadError {
     /// The gzip stream is corrupt or truncated.
     #[error("corrupt or truncated gzip: {0}")]
     Gzip(#[source] std::io::Error),
+    /// The input itself could not be read (see [`gunzip_reader`]).
+    #[error("cannot read: {0}")]
+    Source(#[source] std::io::Error),
     /// Decompressing would exceed [`Limits::max_decompressed`].
     #[error("decompresses to more than {limit} bytes (the limit); is it a gzip bomb?")]
     TooLarge {
@@ -210,6 +213,74 @@ fn gunzip_streaming(bytes: &[u8], limit: u64) -> Result<Vec<u8>, ReadError> {
         .take(limit.saturating_add(1))
         .read_to_end(&mut out)
         .map_err(ReadError::Gzip)?;
+    if out.len() as u64 > limit {
+        return Err(ReadError::TooLarge { limit });
+    }
+    Ok(out)
+}
+
+/// Reads `reader` to its end, inflating it when it is gzip (every member; anything else is
+/// taken as it is), at most `limit` bytes once inflated: for input that streams in, such as
+/// an object downloading. An error of `reader` itself is [`ReadError::Source`], one of the
+/// gzip stream [`ReadError::Gzip`].
+///
+/// Input that ends within [`WHOLE_BELOW`] bytes (nearly every CloudTrail log file) is read
+/// whole and inflated by [`gunzip`], which is faster; longer input is inflated as it arrives,
+/// so that inflating goes on while the rest streams in and its compressed bytes are never held
+/// whole.
+pub fn gunzip_reader(reader: impl Read, limit: u64) -> Result<Vec<u8>, ReadError> {
+    gunzip_reader_above(reader, limit, WHOLE_BELOW)
+}
+
+/// The size under which [`gunzip_reader`] reads its input whole before inflating it.
+pub const WHOLE_BELOW: u64 = 1 << 20;
+
+fn gunzip_reader_above(reader: impl Read, limit: u64, whole: u64) -> Result<Vec<u8>, ReadError> {
+    /// Remembers whether an error came from the reader, rather than from the decoder above.
+    struct Source<R> {
+        inner: R,
+        failed: bool,
+    }
+    impl<R: Read> Read for Source<R> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.inner.read(buf);
+            self.failed |= n.is_err();
+            n
+        }
+    }
+    let mut source = Source {
+        inner: reader,
+        failed: false,
+    };
+    let mut head = Vec::new();
+    (&mut source)
+        .take(whole)
+        .read_to_end(&mut head)
+        .map_err(ReadError::Source)?;
+    let gzipped = is_gzip(&head);
+    if (head.len() as u64) < whole {
+        if gzipped {
+            return gunzip(&head, limit);
+        }
+        if head.len() as u64 > limit {
+            return Err(ReadError::TooLarge { limit });
+        }
+        return Ok(head);
+    }
+    let rest = head.as_slice().chain(&mut source);
+    let mut out = Vec::new();
+    let read = if gzipped {
+        flate2::read::MultiGzDecoder::new(rest)
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut out)
+    } else {
+        rest.take(limit.saturating_add(1)).read_to_end(&mut out)
+    };
+    match read {
+        Err(e) if source.failed => return Err(ReadError::Source(e)),
+        Err(e) => return Err(ReadError::Gzip(e)),
+        Ok(_) => {}
+    }
     if out.len() as u64 > limit {
         return Err(ReadError::TooLarge { limit });
     }
@@ -650,6 +721,82 @@ mod tests {
         let big = gzip(&vec![b' '; 2 << 20]);
         assert_eq!(gunzip_whole(&big, MIB), None);
         assert!(matches!(gunzip(&big, MIB), Err(ReadError::TooLarge { .. })));
+    }
+
+    /// Hands out its bytes a few at a time, then fails if told to: a download in progress.
+    struct Trickle<'a> {
+        bytes: &'a [u8],
+        fail_at_end: bool,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.bytes.is_empty() && self.fail_at_end {
+                return Err(std::io::Error::other("connection reset"));
+            }
+            let n = buf.len().min(self.bytes.len()).min(3);
+            buf[..n].copy_from_slice(&self.bytes[..n]);
+            self.bytes = &self.bytes[n..];
+            Ok(n)
+        }
+    }
+
+    fn trickle(bytes: &[u8]) -> Trickle<'_> {
+        Trickle {
+            bytes,
+            fail_at_end: false,
+        }
+    }
+
+    #[test]
+    fn a_stream_is_inflated_as_it_arrives_like_a_whole_buffer() {
+        let plain = br#"{"Records":[{"eventName":"StopLogging"}]}"#.repeat(100);
+        let mut two = gzip(&plain);
+        two.extend_from_slice(&gzip(b"second member"));
+        let gz = gzip(&plain);
+        let mut tail = gz.clone();
+        tail.extend_from_slice(b"garbage!");
+        let bomb = gzip(&vec![b' '; 2 << 20]);
+        // Read whole (the threshold above the input) and streamed (below it).
+        for whole in [WHOLE_BELOW, 2] {
+            let read = |input: &[u8]| gunzip_reader_above(trickle(input), MIB, whole);
+            for input in [
+                gz.clone(),
+                two.clone(),
+                plain.clone(),
+                gzip(b""),
+                vec![],
+                vec![0x1f],
+            ] {
+                let expected = if is_gzip(&input) {
+                    gunzip(&input, MIB).unwrap()
+                } else {
+                    input.clone()
+                };
+                assert_eq!(read(&input).unwrap(), expected, "{whole}");
+            }
+            assert!(matches!(read(&gz[..gz.len() - 5]), Err(ReadError::Gzip(_))));
+            assert!(matches!(read(&tail), Err(ReadError::Gzip(_))));
+            assert!(matches!(
+                read(&bomb),
+                Err(ReadError::TooLarge { limit: MIB })
+            ));
+            assert!(matches!(
+                read(&vec![b' '; 2 << 20]),
+                Err(ReadError::TooLarge { limit: MIB })
+            ));
+            // The source failing is told apart from a corrupt stream, gzipped or not.
+            for input in [&gz, &plain] {
+                let failing = Trickle {
+                    bytes: &input[..input.len() / 2],
+                    fail_at_end: true,
+                };
+                match gunzip_reader_above(failing, MIB, whole) {
+                    Err(ReadError::Source(e)) => assert_eq!(e.to_string(), "connection reset"),
+                    other => panic!("{other:?}"),
+                }
+            }
+        }
     }
 
     /// On random content, whole and then damaged in random places, both paths give the same

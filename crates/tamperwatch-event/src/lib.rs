@@ -35,7 +35,8 @@ mod skim;
 
 pub use actor::{Actor, IdentityKind, Mfa};
 pub use envelope::{
-    Limits, Location, ReadError, Visit, gunzip, is_cloudtrail_detail_type, is_gzip, read,
+    Limits, Location, ReadError, Visit, WHOLE_BELOW, gunzip, gunzip_reader,
+    is_cloudtrail_detail_type, is_gzip, read,
 };
 pub use outcome::Outcome;
 pub use record::{Keys, ParseRecordError, Record, UserIdentity};
