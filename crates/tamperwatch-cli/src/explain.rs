@@ -40,9 +40,15 @@ impl Noise {
 }
 
 /// Decides every finding of `result` at the wall-clock time. With `--explain`, prints every
-/// finding with its explanation (instead of the usual output) and returns true. Hidden
-/// findings are then removed from `result` and counted in its summary.
-pub fn apply(noise: &Noise, result: &mut ScanResult<'_>, args: &ScanArgs) -> anyhow::Result<bool> {
+/// finding with its explanation (instead of the usual output; the summary line too unless
+/// `quiet`) and returns true. Hidden findings are then removed from `result` and counted in
+/// its summary.
+pub fn apply(
+    noise: &Noise,
+    result: &mut ScanResult<'_>,
+    args: &ScanArgs,
+    quiet: bool,
+) -> anyhow::Result<bool> {
     let now = Timestamp::now();
     let explanations: Vec<Explanation> = result
         .findings
@@ -65,7 +71,7 @@ pub fn apply(noise: &Noise, result: &mut ScanResult<'_>, args: &ScanArgs) -> any
         }
     }
     if args.explain {
-        print(result, &explanations, args.format, args.quiet)?;
+        print(result, &explanations, args.format, quiet)?;
     }
     let mut keep = explanations.iter().map(|e| e.verdict == Verdict::Send);
     result.findings.retain(|_| keep.next().unwrap_or(true));

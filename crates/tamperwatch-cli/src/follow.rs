@@ -3,7 +3,9 @@
 //! Each message (CloudTrail's SNS notification, an S3 event notification, EventBridge's
 //! `Object Created`, plain or SNS-wrapped; or CloudTrail events themselves, as in tamperwatch's
 //! own dead-letter queue) is read, the log files it names are fetched and scanned, the findings
-//! printed (and sent, with `--notify`), and only then is the message deleted. A message whose
+//! printed (and sent, with `--notify`), and only then is the message deleted. `--config`
+//! suppressions and staging apply as in any scan, and the correlation rules see the records
+//! of every message, not one message at a time (a burst of events lands in many log files). A message whose
 //! files could not all be fetched, or whose alerts could not be sent, is left in the queue: it
 //! comes back after the queue's visibility timeout, and its dead-letter queue takes it in the
 //! end. Stopping tamperwatch at any moment loses nothing for the same reason.
@@ -17,11 +19,13 @@ use tamperwatch_archive::sqs::{Message, Queue};
 use tamperwatch_archive::{FetchError, Fetcher, notification};
 use tamperwatch_detect::Detector;
 use tamperwatch_event::Limits;
+use tamperwatch_rules::Correlator;
 
 use crate::cli::{Format, ScanArgs};
+use crate::explain::Noise;
 use crate::output;
 use crate::progress::Progress;
-use crate::scan::{Input, Job, ScanResult, Summary, exit_code, scan};
+use crate::scan::{Input, Job, ScanResult, Summary, exit_code, scan_correlating};
 
 /// Seconds a receive waits for messages (SQS's longest long poll), or with `--drain`, before
 /// deciding the queue is empty.
@@ -32,6 +36,7 @@ const DRAIN_WAIT_SECONDS: i32 = 2;
 pub fn run(
     args: &ScanArgs,
     detector: &Detector,
+    noise: &Noise,
     limits: &Limits,
     filter: &Filter,
     url: &str,
@@ -50,6 +55,8 @@ pub fn run(
     let mut follower = Follower {
         args,
         detector,
+        noise,
+        correlator: Correlator::new(detector.rules()),
         limits,
         filter,
         runtime: &runtime,
@@ -89,6 +96,9 @@ pub fn run(
 struct Follower<'a> {
     args: &'a ScanArgs,
     detector: &'a Detector,
+    noise: &'a Noise,
+    /// The correlations' open windows, across messages.
+    correlator: Correlator,
     limits: &'a Limits,
     filter: &'a Filter,
     runtime: &'a tokio::runtime::Runtime,
@@ -145,15 +155,18 @@ impl Follower<'_> {
             order: (0, n, 0),
             input,
         });
-        let result = scan(
+        let mut result = scan_correlating(
             self.detector,
             jobs,
             self.limits,
             self.filter,
             &Progress::hidden(),
+            &mut self.correlator,
         );
         // Findings and errors of this message now; the summary once, at the end.
-        output::print_scan(&result, self.args.format, true)?;
+        if !crate::explain::apply(self.noise, &mut result, self.args, true)? {
+            output::print_scan(&result, self.args.format, true)?;
+        }
         self.count(&result);
         let mut keep = retry;
         if self.args.notify
@@ -181,6 +194,8 @@ impl Follower<'_> {
         t.findings += s.findings;
         t.correlations += s.correlations;
         t.errors += s.errors;
+        t.suppressed += s.suppressed;
+        t.staged += s.staged;
         for (level, n) in &s.by_level {
             *t.by_level.entry(*level).or_default() += n;
         }

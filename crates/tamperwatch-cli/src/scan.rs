@@ -151,7 +151,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     let filter = record_filter(&args.filter)?;
     let sources = Sources::parse(&args.paths, args.lookup)?;
     if let Some(queue) = &sources.queue {
-        return crate::follow::run(args, &detector, &limits, &filter, queue);
+        return crate::follow::run(args, &detector, &noise, &limits, &filter, queue);
     }
     let started = Instant::now();
     let progress = Progress::new(args.quiet);
@@ -167,7 +167,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
             .findings
             .sort_by(|a, b| a.finding.event.event_time.cmp(&b.finding.event.event_time));
     }
-    if !crate::explain::apply(&noise, &mut result, args)? {
+    if !crate::explain::apply(&noise, &mut result, args, args.quiet)? {
         output::print_scan(&result, args.format, args.quiet)?;
     }
     if args.notify {
@@ -281,6 +281,21 @@ pub fn scan<'r>(
     filter: &Filter,
     progress: &Progress,
 ) -> ScanResult<'r> {
+    let mut correlator = Correlator::new(detector.rules());
+    scan_correlating(detector, jobs, limits, filter, progress, &mut correlator)
+}
+
+/// [`scan`], with the correlation rules' open windows in `correlator`, which may hold
+/// observations of earlier scans (following a queue, one scan per message) and keeps those
+/// of this one.
+pub fn scan_correlating<'r>(
+    detector: &'r Detector,
+    jobs: impl Iterator<Item = Job> + Send,
+    limits: &Limits,
+    filter: &Filter,
+    progress: &Progress,
+    correlator: &mut Correlator,
+) -> ScanResult<'r> {
     let (mut kept, summary) = jobs
         .par_bridge()
         .fold(
@@ -322,7 +337,7 @@ pub fn scan<'r>(
         result.errors.extend(r.errors);
         observations.extend(r.observations);
     }
-    result.correlations = correlate(detector, observations);
+    result.correlations = correlate(correlator, observations);
     for c in &result.correlations {
         result.summary.findings += 1;
         result.summary.correlations += 1;
@@ -333,14 +348,13 @@ pub fn scan<'r>(
 
 /// Runs the correlation rules over every input's observations at once, in event-time order
 /// (records of one account and time are spread over many log files).
-fn correlate(detector: &Detector, mut observations: Vec<Observation>) -> Vec<CorrelationFinding> {
+fn correlate(
+    correlator: &mut Correlator,
+    mut observations: Vec<Observation>,
+) -> Vec<CorrelationFinding> {
     let mut found = Vec::new();
-    if observations.is_empty() {
-        return found;
-    }
     // Stable: observations of one time stay in input order.
     observations.sort_by_key(|o| o.time);
-    let mut correlator = Correlator::new(detector.rules());
     for o in observations {
         correlator.push(o, &mut found);
     }

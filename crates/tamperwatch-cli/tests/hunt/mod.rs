@@ -1,5 +1,6 @@
 //! Hunting in AWS, against moto: `scan s3://` with the layout's filters, `scan sqs://`
-//! deleting only what was handled, `backfill`, and `--lookup`'s error path (moto has no
+//! deleting only what was handled, correlating across messages and applying `--config`,
+//! `backfill`, and `--lookup`'s error path (moto has no
 //! LookupEvents; the lookup itself is tested with SDK mocks in tamperwatch-archive).
 
 use std::collections::BTreeSet;
@@ -285,6 +286,77 @@ fn a_queue_is_followed_and_only_handled_messages_are_deleted() {
     // The handled message is gone; the other comes back once its visibility timeout ends.
     let left = bodies(&client, &url);
     assert_eq!(left, [missing]);
+}
+
+/// One CloudTrail record of `source`'s `name` by user `user` at 10:`minute`.
+fn switched_off(user: &str, minute: u8, source: &str, name: &str) -> String {
+    format!(
+        r#"{{"eventVersion":"1.09","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::{A}:user/{user}","accountId":"{A}","userName":"{user}"}},"eventTime":"2026-11-30T10:{minute:02}:00Z","eventSource":"{source}","eventName":"{name}","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.7","userAgent":"aws-cli/2.17.32","requestParameters":null,"eventID":"{user}-{name}","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"{A}"}}"#
+    )
+}
+
+#[test]
+fn a_followed_queue_correlates_across_messages_and_applies_the_config() {
+    let Some(moto) = moto_url() else { return };
+    let client = sqs(&moto);
+    let url = queue(&client, &fresh_name("corr"));
+    // Mallory switches off three services within four minutes; each call reaches the queue
+    // in a message of its own (a dead-letter queue of events, say). Bob's call is suppressed.
+    for (user, minute, source, name) in [
+        ("mallory", 1, "cloudtrail.amazonaws.com", "StopLogging"),
+        ("mallory", 3, "guardduty.amazonaws.com", "DeleteDetector"),
+        ("bob", 4, "cloudtrail.amazonaws.com", "StopLogging"),
+        (
+            "mallory",
+            5,
+            "config.amazonaws.com",
+            "StopConfigurationRecorder",
+        ),
+    ] {
+        let body = format!(
+            r#"{{"Records":[{}]}}"#,
+            switched_off(user, minute, source, name)
+        );
+        send(&client, &url, &body);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tw.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[suppress]]\nname = \"bob\"\nreason = \"trail migration\"\nowner = \"platform@example.com\"\nprincipal_arn = [\"arn:aws:iam::{A}:user/bob\"]\nexpires = \"2099-01-01T00:00:00Z\"\n"
+        ),
+    )
+    .unwrap();
+
+    let out = against(&moto)
+        .args(["scan", "--drain", "--format", "jsonl", "--config"])
+        .arg(&config)
+        .arg(format!("sqs://{url}"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let lines = jsonl(&out.stdout);
+    let (correlations, findings): (Vec<Value>, Vec<Value>) =
+        lines.into_iter().partition(|l| l["type"] == "correlation");
+    let mut found = event_ids(&findings);
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            "mallory-DeleteDetector",
+            "mallory-StopConfigurationRecorder",
+            "mallory-StopLogging"
+        ]
+    );
+    assert_eq!(correlations.len(), 1, "{correlations:?}");
+    assert_eq!(
+        correlations[0]["rule"]["id"],
+        "3b1f6c2e-8d4a-4f5b-9c7e-2a6d1e0f9b41"
+    );
+    assert!(stderr.contains("1 suppressed"), "{stderr}");
+    assert!(bodies(&client, &url).is_empty(), "every message handled");
 }
 
 #[test]
