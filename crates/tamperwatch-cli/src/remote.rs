@@ -238,14 +238,17 @@ async fn lookup_regions(sdk: &SdkConfig, regions: &[String]) -> Result<Vec<Strin
 
 /// What to ask LookupEvents for so that every rule can see every event it could match: each
 /// event name a rule requires; else each event source; else the root user's events; and
-/// everything if some rule constrains none of these.
+/// everything if some rule constrains none of these. A name is not asked for when every source
+/// its rule allows is asked for already (each lookup costs at least one of the two calls a
+/// second LookupEvents allows).
 pub fn lookup_plan(detector: &Detector) -> Vec<Attribute> {
     let mut names = BTreeSet::new();
     let mut sources = BTreeSet::new();
     let mut root = false;
-    for rule in detector.rules().rules() {
-        if let Some(n) = rule.event_names() {
-            names.extend(n);
+    let rules = detector.rules().rules();
+    for rule in rules {
+        if rule.event_names().is_some() {
+            continue;
         } else if let Some(s) = rule.event_sources() {
             sources.extend(s);
         } else if rule
@@ -255,6 +258,17 @@ pub fn lookup_plan(detector: &Detector) -> Vec<Attribute> {
             root = true;
         } else {
             return vec![Attribute::All];
+        }
+    }
+    for rule in rules {
+        let Some(n) = rule.event_names() else {
+            continue;
+        };
+        let covered = rule
+            .event_sources()
+            .is_some_and(|s| s.iter().all(|s| sources.contains(s)));
+        if !covered {
+            names.extend(n);
         }
     }
     let mut plan: Vec<Attribute> = sources.into_iter().map(Attribute::EventSource).collect();
@@ -286,6 +300,27 @@ mod tests {
         // Every attribute once; sources first, so the broad lookups run before the narrow ones.
         let unique: BTreeSet<_> = plan.iter().collect();
         assert_eq!(unique.len(), plan.len());
+        // Each rule can see its events: through its names, or through its sources.
+        for rule in detector.rules().rules() {
+            let by_source = rule.event_sources().is_some_and(|s| {
+                s.iter()
+                    .all(|s| plan.contains(&Attribute::EventSource(s.clone())))
+            });
+            let by_name = rule.event_names().is_some_and(|n| {
+                n.iter()
+                    .all(|n| plan.contains(&Attribute::EventName(n.clone())))
+            });
+            let by_root = plan.contains(&Attribute::Username("root".into()));
+            assert!(by_source || by_name || by_root, "{} not seen", rule.id());
+        }
+        // The Lambda rules match names by prefix, so Lambda is looked up by source: its
+        // names are not asked for again.
+        assert!(plan.contains(&Attribute::EventSource("lambda.amazonaws.com".into())));
+        assert!(
+            !plan
+                .iter()
+                .any(|a| matches!(a, Attribute::EventName(n) if n.starts_with("DeleteFunction")))
+        );
         eprintln!("{} lookups per region: {plan:?}", plan.len());
     }
 
