@@ -18,6 +18,12 @@ fn tamperwatch() -> Command {
     cmd
 }
 
+/// Runs `cmd` and checks its exit code; a different one fails the test with the command's
+/// stdout and stderr (assert_cmd prints both).
+fn exits(cmd: &mut Command, code: i32) -> std::process::Output {
+    cmd.assert().code(code).get_output().clone()
+}
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -40,17 +46,12 @@ const DESCRIBE: &str = r#"{"eventVersion":"1.09","userIdentity":{"type":"IAMUser
 
 #[test]
 fn samples_cover_every_rule() {
-    let out = tamperwatch()
-        .arg("scan")
-        .arg("--format=jsonl")
-        .arg(repo().join("samples"))
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = exits(
+        tamperwatch()
+            .arg("scan")
+            .arg("--format=jsonl")
+            .arg(repo().join("samples")),
+        1,
     );
     let fired: BTreeSet<String> = jsonl(&out.stdout)
         .iter()
@@ -74,12 +75,12 @@ fn samples_cover_every_rule() {
 
 #[test]
 fn a_finding_carries_who_what_where_and_when() {
-    let out = tamperwatch()
-        .args(["scan", "--format=jsonl", "-"])
-        .write_stdin(STOP_LOGGING)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    let out = exits(
+        tamperwatch()
+            .args(["scan", "--format=jsonl", "-"])
+            .write_stdin(STOP_LOGGING),
+        1,
+    );
     let findings = jsonl(&out.stdout);
     let f = findings
         .iter()
@@ -132,12 +133,7 @@ fn a_denied_attempt_is_one_level_lower() {
 
 #[test]
 fn no_findings_exits_zero() {
-    let out = tamperwatch()
-        .args(["scan", "-"])
-        .write_stdin(DESCRIBE)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    let out = exits(tamperwatch().args(["scan", "-"]).write_stdin(DESCRIBE), 0);
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -190,13 +186,13 @@ fn bad_input_is_reported_and_the_rest_goes_on() {
     )
     .unwrap();
 
-    let out = tamperwatch()
-        .args(["scan", "--format=jsonl", "--max-file-size=3000000"])
-        .arg(d)
-        .output()
-        .unwrap();
+    let out = exits(
+        tamperwatch()
+            .args(["scan", "--format=jsonl", "--max-file-size=3000000"])
+            .arg(d),
+        2,
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
     let findings = jsonl(&out.stdout);
     // Both StopLogging records outside the bad parts were found.
     let inputs: BTreeSet<String> = findings
@@ -248,12 +244,12 @@ fn json_document_holds_findings_errors_and_summary() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.json"), STOP_LOGGING).unwrap();
     std::fs::write(dir.path().join("b.json"), "nope").unwrap();
-    let out = tamperwatch()
-        .args(["scan", "--format=json"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let out = exits(
+        tamperwatch()
+            .args(["scan", "--format=json"])
+            .arg(dir.path()),
+        2,
+    );
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(
         doc["findings"]
@@ -401,12 +397,7 @@ fn user_rules_beside_the_catalog() {
         USER_RULE.replace("userName: alice}}", "userName: mallory}}"),
     )
     .unwrap();
-    let out = tamperwatch()
-        .args(["rules", "test"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    let out = exits(tamperwatch().args(["rules", "test"]).arg(dir.path()), 1);
     assert!(String::from_utf8_lossy(&out.stdout).contains("FAIL"));
 }
 
@@ -421,14 +412,14 @@ fn a_refused_rule_names_its_file_and_stops_the_scan() {
         ),
     )
     .unwrap();
-    let out = tamperwatch()
-        .args(["scan", "--rules"])
-        .arg(dir.path())
-        .arg("-")
-        .write_stdin(STOP_LOGGING)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let out = exits(
+        tamperwatch()
+            .args(["scan", "--rules"])
+            .arg(dir.path())
+            .arg("-")
+            .write_stdin(STOP_LOGGING),
+        2,
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("bad.yml") && stderr.contains("nosuchmodifier"),
@@ -444,16 +435,11 @@ fn rules_list_and_show() {
     assert!(stdout.contains("cloudtrail:StopLogging"), "{stdout}");
     // Correlation rules are listed too, with what they count.
     assert!(stdout.contains("correlation value_count of"), "{stdout}");
-    let out = tamperwatch()
-        .args(["rules", "show", "cloudtrail_logging_stopped"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = exits(
+        tamperwatch().args(["rules", "show", "cloudtrail_logging_stopped"]),
+        0,
     );
+    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("What to do") && stdout.contains("detection:"),
         "{stdout}"
@@ -462,25 +448,19 @@ fn rules_list_and_show() {
         !stdout.contains("\ntests:"),
         "the Sigma text leaves our tests out"
     );
-    let out = tamperwatch()
-        .args(["rules", "show", "several security services"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = exits(
+        tamperwatch().args(["rules", "show", "several security services"]),
+        0,
     );
+    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("by userIdentity.arn in 10m") && stdout.contains("correlation:"),
         "{stdout}"
     );
-    let out = tamperwatch()
-        .args(["rules", "show", "no such rule at all"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    exits(
+        tamperwatch().args(["rules", "show", "no such rule at all"]),
+        2,
+    );
 }
 
 /// The generator's planted tamper events are all found, and nothing else is.
@@ -495,13 +475,13 @@ fn generated_archive_planted_events_are_all_found() {
     };
     let manifest = tamperwatch_gen::generate(dir.path(), &opts).unwrap();
     assert_eq!(manifest.planted.len(), 40);
-    let out = tamperwatch()
-        .args(["scan", "--format=jsonl"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out = exits(
+        tamperwatch()
+            .args(["scan", "--format=jsonl"])
+            .arg(dir.path()),
+        1,
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("20,000 records"), "{stderr}");
     let found: BTreeSet<String> = jsonl(&out.stdout)
         .iter()
@@ -528,12 +508,7 @@ fn rules_lint_names_file_rule_and_fix_and_fails_on_errors() {
         "title: Trufflehog\nid: my-th\ndetection:\n  sel:\n    userAgent|contains: trufflehog\n  condition: sel\n",
     )
     .unwrap();
-    let out = tamperwatch()
-        .args(["rules", "lint"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    let out = exits(tamperwatch().args(["rules", "lint"]).arg(dir.path()), 1);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("bad.yml: error [event-source] my-eb:")
@@ -571,16 +546,11 @@ fn rules_lint_names_file_rule_and_fix_and_fails_on_errors() {
 #[test]
 fn rules_export_sigma_round_trips_every_rule_without_our_keys() {
     let dir = tempfile::tempdir().unwrap();
-    let out = tamperwatch()
-        .args(["rules", "export", "--format=sigma", "--out"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    exits(
+        tamperwatch()
+            .args(["rules", "export", "--format=sigma", "--out"])
+            .arg(dir.path()),
+        0,
     );
     let catalog = tamperwatch_catalog::load().unwrap();
     let mut exported = 0;
@@ -724,12 +694,12 @@ fn scan_correlates_across_files_in_event_time_order() {
         ),
     )
     .unwrap();
-    let out = tamperwatch()
-        .args(["scan", "--format=jsonl"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    let out = exits(
+        tamperwatch()
+            .args(["scan", "--format=jsonl"])
+            .arg(dir.path()),
+        1,
+    );
     let lines = jsonl(&out.stdout);
     assert_eq!(
         lines.len(),
@@ -786,17 +756,12 @@ fn a_user_correlation_silences_its_base_rules_unless_generate_is_true() {
         })
         .collect();
     std::fs::write(dir.path().join("events.jsonl"), events.join("\n")).unwrap();
-    let out = tamperwatch()
-        .args(["scan", "--format=jsonl", "--no-builtin", "--rules"])
-        .arg(&rules)
-        .arg(dir.path().join("events.jsonl"))
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = exits(
+        tamperwatch()
+            .args(["scan", "--format=jsonl", "--no-builtin", "--rules"])
+            .arg(&rules)
+            .arg(dir.path().join("events.jsonl")),
+        1,
     );
     let lines = jsonl(&out.stdout);
     assert_eq!(
@@ -812,13 +777,13 @@ fn a_user_correlation_silences_its_base_rules_unless_generate_is_true() {
         "title: c\nid: c\ncorrelation: {type: event_count, rules: [nope], timespan: 5m, condition: {gte: 3}}\n",
     )
     .unwrap();
-    let out = tamperwatch()
-        .args(["scan", "--no-builtin", "--rules"])
-        .arg(&rules)
-        .arg(dir.path().join("events.jsonl"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let out = exits(
+        tamperwatch()
+            .args(["scan", "--no-builtin", "--rules"])
+            .arg(&rules)
+            .arg(dir.path().join("events.jsonl")),
+        2,
+    );
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("`nope` is not the id or name"),
         "{}",
@@ -843,16 +808,11 @@ fn folder_scan_reads_record_files_only() {
         gzip(STOP_LOGGING.as_bytes()),
     )
     .unwrap();
-    let out = tamperwatch()
-        .args(["scan", "--format=jsonl"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = exits(
+        tamperwatch()
+            .args(["scan", "--format=jsonl"])
+            .arg(dir.path()),
+        1,
     );
     let inputs: BTreeSet<String> = jsonl(&out.stdout)
         .iter()

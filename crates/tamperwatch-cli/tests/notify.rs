@@ -12,6 +12,12 @@ use std::time::Duration;
 use assert_cmd::Command;
 use serde_json::Value;
 
+/// Runs `cmd` and checks its exit code; a different one fails the test with the command's
+/// stdout and stderr.
+fn exits(cmd: &mut Command, code: i32) -> std::process::Output {
+    cmd.assert().code(code).get_output().clone()
+}
+
 const STOP_LOGGING: &str = r#"{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/mallory","accountId":"111122223333","userName":"mallory"},"eventTime":"2026-11-30T10:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.7","userAgent":"aws-cli/2.17.32","requestParameters":{"name":"management-events"},"responseElements":null,"eventID":"7e1b2c3d-0000-4000-8000-00000000e2e1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"111122223333"}"#;
 
 /// A webhook receiver: answers 200 to every POST and hands over (headers, body).
@@ -74,15 +80,7 @@ fn received(rx: &mpsc::Receiver<(String, Value)>) -> Vec<(String, Value)> {
 #[test]
 fn notify_test_sends_a_marked_test_alert() {
     let (url, rx) = receiver();
-    let out = tamperwatch(&url)
-        .args(["notify", "--test"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    exits(tamperwatch(&url).args(["notify", "--test"]), 0);
     let got = received(&rx);
     assert_eq!(got.len(), 1, "{got:?}");
     let (headers, body) = &got[0];
@@ -96,16 +94,12 @@ fn notify_test_sends_a_marked_test_alert() {
 #[test]
 fn notify_delivers_a_finding_once_with_who_and_where() {
     let (url, rx) = receiver();
-    let out = tamperwatch(&url)
-        .arg("notify")
-        .arg("-")
-        .write_stdin(STOP_LOGGING)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    exits(
+        tamperwatch(&url)
+            .arg("notify")
+            .arg("-")
+            .write_stdin(STOP_LOGGING),
+        0,
     );
     let got = received(&rx);
     let text: Vec<String> = got.iter().map(|(_, b)| b.to_string()).collect();
@@ -125,16 +119,11 @@ fn notify_delivers_a_finding_once_with_who_and_where() {
 #[test]
 fn scan_notify_sends_the_scans_findings() {
     let (url, rx) = receiver();
-    let out = tamperwatch(&url)
-        .args(["scan", "--notify", "--format=jsonl", "-"])
-        .write_stdin(STOP_LOGGING)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    exits(
+        tamperwatch(&url)
+            .args(["scan", "--notify", "--format=jsonl", "-"])
+            .write_stdin(STOP_LOGGING),
+        1,
     );
     let got = received(&rx);
     assert!(

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use tamperwatch_testkit::{fresh_account_id, moto_url};
 
-use super::{jsonl, tamperwatch};
+use super::{exits, jsonl, tamperwatch};
 
 /// `tamperwatch check` aimed at `endpoint` with test credentials, isolated from the user's AWS
 /// configuration, one attempt per call (moto answers what it lacks with 404/500).
@@ -76,17 +76,12 @@ fn check_reports_dry_run_changes_nothing_and_fix_puts_services_back() {
     ];
     let regions = ["--regions", "ap-south-1,sa-east-1"];
 
-    let out = check(&moto)
-        .args(account)
-        .args(regions)
-        .args(["--format", "jsonl"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = exits(
+        check(&moto)
+            .args(account)
+            .args(regions)
+            .args(["--format", "jsonl"]),
+        1,
     );
     let before = jsonl(&out.stdout);
     for result in &before {
@@ -245,11 +240,10 @@ fn seventeen_regions_in_one_run() {
 #[test]
 fn check_that_cannot_run_exits_two() {
     // Nothing listens on port 9: the credentials' account cannot even be identified.
-    let out = check("http://127.0.0.1:9")
-        .args(["--regions", "eu-west-1"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let out = exits(
+        check("http://127.0.0.1:9").args(["--regions", "eu-west-1"]),
+        2,
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("sts:GetCallerIdentity"), "{stderr}");
 }

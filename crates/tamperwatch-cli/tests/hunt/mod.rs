@@ -10,7 +10,7 @@ use serde_json::Value;
 use tamperwatch_testkit::{fresh_name, moto_sdk, moto_url};
 
 use super::check::against;
-use super::{gzip, jsonl};
+use super::{exits, gzip, jsonl};
 
 const A: &str = "111111111111";
 const B: &str = "222222222222";
@@ -122,15 +122,9 @@ fn an_s3_archive_is_scanned_with_the_layout_filters() {
     let (bucket, tampering) = archive(&moto);
 
     // Everything: every StopLogging, in key order then file order; nothing read-only.
-    let out = against(&moto)
-        .args(["scan", "--format", "jsonl", &format!("s3://{bucket}")])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = exits(
+        against(&moto).args(["scan", "--format", "jsonl", &format!("s3://{bucket}")]),
+        1,
     );
     let found = event_ids(&jsonl(&out.stdout));
     assert_eq!(found.len(), tampering.len());
@@ -144,8 +138,8 @@ fn an_s3_archive_is_scanned_with_the_layout_filters() {
 
     // One account, one region, the evening of the 1st: the late-delivered record only (it
     // sits in the 2nd's folder); the 1st's 10:00 event is before --since.
-    let out = against(&moto)
-        .args([
+    let out = exits(
+        against(&moto).args([
             "scan",
             "--format",
             "jsonl",
@@ -158,14 +152,8 @@ fn an_s3_archive_is_scanned_with_the_layout_filters() {
             "--until",
             "2026-11-01T23:59:59Z",
             &format!("s3://{bucket}/AWSLogs/"),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ]),
+        1,
     );
     assert_eq!(event_ids(&jsonl(&out.stdout)), ["late"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -173,11 +161,10 @@ fn an_s3_archive_is_scanned_with_the_layout_filters() {
     assert!(stderr.contains("scanned 2 inputs"), "{stderr}");
 
     // A bucket that does not exist is an error naming it, not an empty pass.
-    let out = against(&moto)
-        .args(["scan", &format!("s3://{bucket}-missing/")])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let out = exits(
+        against(&moto).args(["scan", &format!("s3://{bucket}-missing/")]),
+        2,
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(&format!("{bucket}-missing")), "{stderr}");
 }
@@ -255,18 +242,17 @@ fn a_queue_is_followed_and_only_handled_messages_are_deleted() {
     ]);
     send(&client, &url, &missing);
 
-    let out = against(&moto)
-        .args([
+    let out = exits(
+        against(&moto).args([
             "scan",
             "--drain",
             "--format",
             "jsonl",
             &format!("sqs://{url}"),
-        ])
-        .output()
-        .unwrap();
+        ]),
+        2,
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
     let mut found = event_ids(&jsonl(&out.stdout));
     found.sort();
     assert_eq!(
@@ -329,14 +315,14 @@ fn a_followed_queue_correlates_across_messages_and_applies_the_config() {
     )
     .unwrap();
 
-    let out = against(&moto)
-        .args(["scan", "--drain", "--format", "jsonl", "--config"])
-        .arg(&config)
-        .arg(format!("sqs://{url}"))
-        .output()
-        .unwrap();
+    let out = exits(
+        against(&moto)
+            .args(["scan", "--drain", "--format", "jsonl", "--config"])
+            .arg(&config)
+            .arg(format!("sqs://{url}")),
+        1,
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
     let lines = jsonl(&out.stdout);
     let (correlations, findings): (Vec<Value>, Vec<Value>) =
         lines.into_iter().partition(|l| l["type"] == "correlation");
@@ -411,18 +397,17 @@ fn backfill_enqueues_the_files_the_filters_select() {
 #[test]
 fn a_lookup_that_cannot_run_is_an_error_not_a_clean_result() {
     let Some(moto) = moto_url() else { return };
-    let out = against(&moto)
-        .args([
+    let out = exits(
+        against(&moto).args([
             "scan",
             "--lookup",
             "--regions",
             "eu-west-1",
             "--format",
             "jsonl",
-        ])
-        .output()
-        .unwrap();
+        ]),
+        2,
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("lookup:eu-west-1:"), "{stderr}");
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::{STOP_LOGGING, repo, tamperwatch};
+use super::{STOP_LOGGING, exits, repo, tamperwatch};
 
 const ROOT_LOGIN: &str = r#"{"eventVersion":"1.09","userIdentity":{"type":"Root","arn":"arn:aws:iam::111122223333:root","accountId":"111122223333"},"eventTime":"2026-11-30T10:05:00Z","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.7","responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"MFAUsed":"No"},"eventID":"5a1b2c3d-0000-4000-8000-000000000002","eventType":"AwsConsoleSignIn","recipientAccountId":"111122223333"}"#;
 
@@ -35,15 +35,15 @@ fn input() -> String {
 fn scan_with_config_hides_and_counts_and_never_hides_root_sign_in() {
     let dir = tempfile::tempdir().unwrap();
     let config = write(dir.path(), "tw.toml", CONFIG);
-    let out = tamperwatch()
-        .args(["scan", "--format=jsonl", "--config"])
-        .arg(&config)
-        .arg("-")
-        .write_stdin(input())
-        .output()
-        .unwrap();
+    let out = exits(
+        tamperwatch()
+            .args(["scan", "--format=jsonl", "--config"])
+            .arg(&config)
+            .arg("-")
+            .write_stdin(input()),
+        1,
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let shown: Vec<Value> = stdout
         .lines()
@@ -127,14 +127,14 @@ fn a_bad_config_stops_the_scan_with_its_file_named() {
         "bad.toml",
         "[[suppress]]\nname = \"x\"\nreason = \"r\"\nowner = \"o\"\nrole = [\"x\"]\n",
     );
-    let out = tamperwatch()
-        .args(["scan", "--config"])
-        .arg(&config)
-        .arg("-")
-        .write_stdin(STOP_LOGGING)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let out = exits(
+        tamperwatch()
+            .args(["scan", "--config"])
+            .arg(&config)
+            .arg("-")
+            .write_stdin(STOP_LOGGING),
+        2,
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("bad.toml") && stderr.contains("unknown field `role`"),
@@ -235,10 +235,10 @@ fn config_check_fails_on_mistakes_and_warns_on_expiry() {
         assert_eq!(out.status.code(), Some(code), "{text}\n{stdout}");
         assert!(stdout.contains(want), "{text}\nwant {want:?} in\n{stdout}");
     }
-    let out = tamperwatch()
-        .args(["config", "check"])
-        .arg(dir.path().join("missing.toml"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    exits(
+        tamperwatch()
+            .args(["config", "check"])
+            .arg(dir.path().join("missing.toml")),
+        2,
+    );
 }
