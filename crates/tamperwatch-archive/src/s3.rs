@@ -153,9 +153,15 @@ const CHUNKS_IN_FLIGHT: usize = 16;
 pub struct Download {
     chunks: tokio::sync::mpsc::Receiver<Result<Bytes, FetchError>>,
     chunk: Bytes,
+    read: u64,
 }
 
 impl Download {
+    /// The bytes read so far (as stored: compressed, for a log file).
+    pub fn bytes_read(&self) -> u64 {
+        self.read
+    }
+
     /// The download failure behind an error this reader returned, if that is what it was.
     pub fn fetch_error(error: &std::io::Error) -> Option<&FetchError> {
         error.get_ref().and_then(|e| e.downcast_ref::<FetchError>())
@@ -172,6 +178,7 @@ impl std::io::Read for Download {
             }
         }
         let n = buf.len().min(self.chunk.len());
+        self.read += n as u64;
         let head = self.chunk.split_to(n);
         if let Some(out) = buf.get_mut(..n) {
             out.copy_from_slice(&head);
@@ -210,6 +217,7 @@ pub fn download<'a>(
         Download {
             chunks,
             chunk: Bytes::new(),
+            read: 0,
         },
         pump,
     )

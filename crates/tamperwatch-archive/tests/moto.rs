@@ -163,7 +163,7 @@ async fn objects_are_fetched_whole_under_a_cap() {
 }
 
 /// Downloads `object` into a reader on another thread (as a scan's worker reads it), and
-/// returns what the reader read.
+/// returns what the reader read, checking the reader's count.
 async fn streamed(
     client: &aws_sdk_s3::Client,
     object: &ObjectRef,
@@ -172,7 +172,9 @@ async fn streamed(
     let (mut body, pump) = download(client, object, limit);
     let reader = std::thread::spawn(move || {
         let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut body, &mut bytes).map(|_| bytes)
+        let read = std::io::Read::read_to_end(&mut body, &mut bytes);
+        assert_eq!(body.bytes_read(), bytes.len() as u64);
+        read.map(|_| bytes)
     });
     pump.await;
     reader.join().unwrap()

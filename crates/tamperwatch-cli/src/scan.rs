@@ -391,10 +391,14 @@ fn scan_input<'r>(
         name: &name,
         buffer: Vec::new(),
     };
+    // The bytes as stored (compressed, for a log file) count toward the progress line.
+    let mut stored = None;
     let bytes = match input {
         Input::Loaded { bytes, .. } => bytes,
-        Input::Download { body, .. } => {
-            tamperwatch_event::gunzip_reader(body, limits.max_decompressed).map_err(|e| match e {
+        Input::Download { mut body, .. } => {
+            let plain = tamperwatch_event::gunzip_reader(&mut body, limits.max_decompressed);
+            stored = Some(body.bytes_read());
+            plain.map_err(|e| match e {
                 ReadError::Source(e) => match Download::fetch_error(&e) {
                     Some(e) => fetch_error_message(e),
                     None => format!("cannot read: {e}"),
@@ -406,7 +410,7 @@ fn scan_input<'r>(
     };
     match bytes {
         Ok(bytes) => {
-            visit.result.bytes = bytes.len() as u64;
+            visit.result.bytes = stored.unwrap_or(bytes.len() as u64);
             tamperwatch_event::read(&bytes, limits, &mut visit);
         }
         Err(message) => visit.push_error(None, message),
