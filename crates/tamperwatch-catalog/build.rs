@@ -1,5 +1,8 @@
 //! Embeds every rule file under the repository's `rules/` folder into the binary, so the
-//! built-in catalog needs no files at run time.
+//! built-in catalog needs no files at run time, and parses each of its documents here, once,
+//! with the rule engine's own reader: the binary carries each document's value as JSON, which
+//! loads several times faster than YAML (a scan and the Lambda's cold start no longer wait for
+//! the YAML parser). A rule file the reader refuses fails the build, naming the file.
 
 use std::error::Error;
 use std::fmt::Write as _;
@@ -17,6 +20,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut code = String::from(
         "/// Every built-in rule file: its path under `rules/`, and its text.\npub static RULE_FILES: &[(&str, &str)] = &[\n",
     );
+    let mut documents = String::from(
+        "/// Every document of the built-in rule files, read at build time: the file's path under\n/// `rules/`, the document's text, and its value as JSON.\npub static RULE_DOCUMENTS: &[(&str, &str, &str)] = &[\n",
+    );
     for file in &files {
         println!("cargo::rerun-if-changed={}", file.display());
         let name = file
@@ -25,8 +31,16 @@ fn main() -> Result<(), Box<dyn Error>> {
             .replace('\\', "/");
         let absolute = fs::canonicalize(file)?.display().to_string();
         writeln!(code, "    ({name:?}, include_str!({absolute:?})),")?;
+        let text = fs::read_to_string(file)?;
+        let parsed = tamperwatch_rules::parse_documents(&text, &format!("rules/{name}"))?;
+        for (doc, value) in parsed {
+            let json = serde_json::to_string(&value)?;
+            writeln!(documents, "    ({name:?}, {doc:?}, {json:?}),")?;
+        }
     }
     code.push_str("];\n");
+    documents.push_str("];\n");
+    code.push_str(&documents);
     let out = PathBuf::from(env::var_os("OUT_DIR").ok_or("OUT_DIR unset")?).join("rule_files.rs");
     fs::write(out, code)?;
     Ok(())

@@ -6,7 +6,7 @@
 //! assert!(rules.len() > 50);
 //! ```
 
-use tamperwatch_rules::{RuleDocument, RuleSet, load_documents};
+use tamperwatch_rules::{RuleDocument, RuleSet, load_parsed_document};
 
 include!(concat!(env!("OUT_DIR"), "/rule_files.rs"));
 
@@ -22,27 +22,19 @@ pub struct CatalogError {
 }
 
 /// Compiles the built-in catalog: every document of every file (detection and correlation
-/// rules), with the correlations linked to the rules they refer to.
+/// rules), with the correlations linked to the rules they refer to. The documents were read at
+/// build time ([`RULE_DOCUMENTS`]), so this only parses JSON and compiles.
 pub fn load() -> Result<RuleSet, CatalogError> {
     let mut set = RuleSet::new();
-    for (file, text) in RULE_FILES {
+    for (file, text, json) in RULE_DOCUMENTS {
+        let error = |e: Box<dyn std::error::Error + Send + Sync>| CatalogError { file, source: e };
+        let value: serde_json::Value = serde_json::from_str(json).map_err(|e| error(e.into()))?;
         let origin = format!("rules/{file}");
-        for doc in load_documents(text, &origin) {
-            let pushed = match doc {
-                Ok(RuleDocument::Rule(rule)) => set.push(*rule).map(drop),
-                Ok(RuleDocument::Correlation(c)) => set.push_correlation(*c).map(drop),
-                Err(e) => {
-                    return Err(CatalogError {
-                        file,
-                        source: Box::new(e),
-                    });
-                }
-            };
-            pushed.map_err(|e| CatalogError {
-                file,
-                source: Box::new(e),
-            })?;
+        match load_parsed_document(text, &value, &origin).map_err(|e| error(e.into()))? {
+            RuleDocument::Rule(rule) => set.push(*rule).map(drop),
+            RuleDocument::Correlation(c) => set.push_correlation(*c).map(drop),
         }
+        .map_err(|e| error(e.into()))?;
     }
     if let Err(errors) = set.link_correlations()
         && let Some(first) = errors.into_iter().next()

@@ -249,6 +249,43 @@ fn traildiscover_corpus() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// The catalog read at build time is the catalog the rule files say: loading each file's YAML
+/// at run time, as user rules are loaded, gives the same rules, in the same order, with the
+/// same metadata, text, tests and index keys.
+#[test]
+fn the_catalog_read_at_build_time_is_the_rule_files() {
+    let built = tamperwatch_catalog::load().unwrap();
+    let mut from_yaml = tamperwatch_rules::RuleSet::new();
+    for (file, text) in tamperwatch_catalog::RULE_FILES {
+        for doc in tamperwatch_rules::load_documents(text, &format!("rules/{file}")) {
+            match doc.unwrap() {
+                tamperwatch_rules::RuleDocument::Rule(r) => {
+                    from_yaml.push(*r).unwrap();
+                }
+                tamperwatch_rules::RuleDocument::Correlation(c) => {
+                    from_yaml.push_correlation(*c).unwrap();
+                }
+            }
+        }
+    }
+    assert!(from_yaml.link_correlations().is_ok());
+    assert_eq!(built.len(), from_yaml.len());
+    for (a, b) in built.rules().iter().zip(from_yaml.rules()) {
+        assert_eq!(
+            (a.id(), a.title(), a.level(), a.origin(), a.sigma_yaml()),
+            (b.id(), b.title(), b.level(), b.origin(), b.sigma_yaml())
+        );
+        assert_eq!(a.prefilter(), b.prefilter(), "{}", a.id());
+        assert_eq!(a.tests(), b.tests(), "{}", a.id());
+        assert_eq!(a.tags(), b.tags(), "{}", a.id());
+        assert_eq!(a.generates(), b.generates(), "{}", a.id());
+    }
+    let ids = |s: &tamperwatch_rules::RuleSet| -> Vec<String> {
+        s.correlations().iter().map(|c| c.id().to_owned()).collect()
+    };
+    assert_eq!(ids(&built), ids(&from_yaml));
+}
+
 /// `tamperwatch rules lint` finds nothing wrong in the built-in catalog: no errors, and a
 /// warning only where a rule silences it with a reason (`lint-allow`, root activity).
 #[test]

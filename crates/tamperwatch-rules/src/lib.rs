@@ -168,4 +168,7 @@ pub use lint::{
 pub use prefilter::Prefilter;
 pub use rule::{LogSource, Rule, RuleTests};
 pub use rule_tests::{Expectation, RuleTestResult};
-pub use ruleset::{LoadFileError, LoadReport, RuleDocument, RuleSet, load_documents, rule_files};
+pub use ruleset::{
+    LoadFileError, LoadReport, RuleDocument, RuleSet, load_documents, load_parsed_document,
+    parse_documents, rule_files,
+};

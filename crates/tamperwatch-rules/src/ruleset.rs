@@ -49,28 +49,66 @@ pub fn load_documents(text: &str, origin: &str) -> Vec<Result<RuleDocument, Load
     let docs = split_documents(text);
     let parsed: Vec<Result<serde_json::Value, Refusal>> =
         docs.iter().map(|d| parse_yaml(d)).collect();
-    if docs.len() > 1
-        && let Some(action) = parsed.iter().flatten().find_map(|d| d.get("action"))
-    {
-        let action = action
-            .as_str()
-            .map_or_else(|| action.to_string(), str::to_owned);
+    if let Some(action) = collection(parsed.iter().flatten()) {
         return vec![Err(LoadRuleError::new(origin, Refusal::Collection(action)))];
     }
     docs.iter()
         .zip(parsed)
         .map(|(doc, value)| {
-            let loaded = value.and_then(|value| {
-                if value.get("correlation").is_some() {
-                    correlation::load_parsed(doc, &value, origin)
-                        .map(|c| RuleDocument::Correlation(Box::new(c)))
-                } else {
-                    rule::load_parsed(doc, &value, origin).map(|r| RuleDocument::Rule(Box::new(r)))
-                }
-            });
-            loaded.map_err(|reason| LoadRuleError::new(origin, reason))
+            value
+                .map_err(|reason| LoadRuleError::new(origin, reason))
+                .and_then(|value| load_parsed_document(doc, &value, origin))
         })
         .collect()
+}
+
+/// The documents of a rule file, each with the JSON value rules are compiled from, for
+/// [`load_parsed_document`]: what a build step can do once so that loading at run time skips
+/// the YAML parser (the slow part of loading a catalog). Refuses what [`load_documents`]
+/// refuses at this stage: invalid YAML, ambiguous YAML 1.1 booleans, rule collections.
+pub fn parse_documents<'t>(
+    text: &'t str,
+    origin: &str,
+) -> Result<Vec<(&'t str, serde_json::Value)>, LoadRuleError> {
+    let docs = split_documents(text);
+    let mut parsed = Vec::with_capacity(docs.len());
+    for doc in docs {
+        let value = parse_yaml(doc).map_err(|reason| LoadRuleError::new(origin, reason))?;
+        parsed.push((doc, value));
+    }
+    if let Some(action) = collection(parsed.iter().map(|(_, d)| d)) {
+        return Err(LoadRuleError::new(origin, Refusal::Collection(action)));
+    }
+    Ok(parsed)
+}
+
+/// The `action` of a Sigma rule collection (several documents, one of them with an
+/// `action`), which tamperwatch refuses as a whole.
+fn collection<'v>(mut docs: impl Iterator<Item = &'v serde_json::Value> + Clone) -> Option<String> {
+    docs.clone().nth(1)?; // a single document is never a collection
+    let action = docs.find_map(|d| d.get("action"))?;
+    Some(
+        action
+            .as_str()
+            .map_or_else(|| action.to_string(), str::to_owned),
+    )
+}
+
+/// Compiles one document of a rule file from its text and its value as
+/// [`parse_documents`] read it: a correlation rule when it has a `correlation` key, else a
+/// detection rule.
+pub fn load_parsed_document(
+    text: &str,
+    value: &serde_json::Value,
+    origin: &str,
+) -> Result<RuleDocument, LoadRuleError> {
+    let loaded = if value.get("correlation").is_some() {
+        correlation::load_parsed(text, value, origin)
+            .map(|c| RuleDocument::Correlation(Box::new(c)))
+    } else {
+        rule::load_parsed(text, value, origin).map(|r| RuleDocument::Rule(Box::new(r)))
+    };
+    loaded.map_err(|reason| LoadRuleError::new(origin, reason))
 }
 
 /// What [`RuleSet::load_path`] did: the rules it added, and each file it refused with why.
@@ -709,6 +747,29 @@ mod tests {
             collection[0].as_ref().expect_err("refused").reason(),
             Refusal::Collection(_)
         ));
+        // Read ahead of time (as the built-in catalog is at build time), the same refusals.
+        let text =
+            "action: global\ntitle: t\n---\ntitle: u\ndetection: {s: {a: 1}, condition: s}\n";
+        let e = parse_documents(text, "x.yml").expect_err("a collection");
+        assert!(matches!(e.reason(), Refusal::Collection(a) if a == "global"));
+        let e = parse_documents(
+            "title: t\ndetection: {s: {f: yes}, condition: s}\n",
+            "x.yml",
+        )
+        .expect_err("ambiguous");
+        assert!(matches!(e.reason(), Refusal::AmbiguousScalar { .. }));
+        let text = "title: t\nid: a\ndetection: {s: {f: x}, condition: s}\n---\ntitle: u\nid: b\ndetection: {s: {f: z}, condition: s}\n";
+        let docs = parse_documents(text, "x.yml").expect("two rules");
+        let ids: Vec<String> = docs
+            .iter()
+            .map(
+                |(doc, value)| match load_parsed_document(doc, value, "x.yml") {
+                    Ok(RuleDocument::Rule(r)) => r.id().to_owned(),
+                    other => panic!("{other:?}"),
+                },
+            )
+            .collect();
+        assert_eq!(ids, ["a", "b"]);
     }
 
     #[test]
