@@ -4,16 +4,19 @@
 #   moto (SNS, SQS, DynamoDB, ...)  TAMPERWATCH_TEST_MOTO_URL=http://127.0.0.1:PORT
 #   aiosmtpd (a Maildir mailbox)    TAMPERWATCH_TEST_SMTP_ADDR=127.0.0.1:PORT
 #                                   TAMPERWATCH_TEST_MAILDIR=DIR (messages land in DIR/new)
+#   the venv's Python, for servers a   TAMPERWATCH_TEST_PYTHON=PATH
+#   test starts itself (SMTP with STARTTLS and AUTH: trustme, aiosmtpd)
 #
 # Everything comes from PyPI into .venv (also cargo-lambda, for packaging and the Lambda
 # benchmark). Tests that need a server skip when its variable is unset, and fail under CI=true.
 # Usage: source scripts/local-servers.sh   (from the repository root)
 
 tw_venv="${TAMPERWATCH_VENV:-$PWD/.venv}"
-if [ ! -x "$tw_venv/bin/moto_server" ] || [ ! -x "$tw_venv/bin/aiosmtpd" ] || [ ! -x "$tw_venv/bin/cargo-lambda" ]; then
-  echo "== installing moto, aiosmtpd and cargo-lambda into $tw_venv"
+if [ ! -x "$tw_venv/bin/moto_server" ] || [ ! -x "$tw_venv/bin/aiosmtpd" ] || [ ! -x "$tw_venv/bin/cargo-lambda" ] ||
+  ! "$tw_venv/bin/python" -c 'import trustme' 2>/dev/null; then
+  echo "== installing moto, aiosmtpd, trustme and cargo-lambda into $tw_venv"
   python3 -m venv "$tw_venv"
-  "$tw_venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]' aiosmtpd cargo-lambda
+  "$tw_venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]' aiosmtpd trustme cargo-lambda
 fi
 
 tw_free_port() {
@@ -62,3 +65,6 @@ PY
 export TAMPERWATCH_TEST_MOTO_URL="http://127.0.0.1:$tw_moto_port"
 export TAMPERWATCH_TEST_SMTP_ADDR="127.0.0.1:$tw_smtp_port"
 export TAMPERWATCH_TEST_MAILDIR="$tw_servers_dir/mail"
+# Tests that start a server of their own (an SMTP server requiring STARTTLS and AUTH, with a
+# throwaway CA from trustme) run it with this Python.
+export TAMPERWATCH_TEST_PYTHON="$tw_venv/bin/python"

@@ -133,3 +133,126 @@ fn scan_notify_sends_the_scans_findings() {
         "{got:?}"
     );
 }
+
+/// The SMTP server of `tests/support/smtp_tls.py` (STARTTLS and AUTH required, a certificate
+/// from a throwaway CA), run with the Python of `TAMPERWATCH_TEST_PYTHON`, which
+/// scripts/local-servers.sh sets; stopped when dropped.
+struct TlsSmtp {
+    child: std::process::Child,
+    port: u64,
+    ca: String,
+    messages: mpsc::Receiver<Value>,
+}
+
+impl TlsSmtp {
+    fn start(user: &str, password: &str) -> Option<TlsSmtp> {
+        let python = tamperwatch_testkit::server_var("TAMPERWATCH_TEST_PYTHON")?;
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/smtp_tls.py");
+        let mut child = std::process::Command::new(python)
+            .args([script, user, password])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, messages) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(serde_json::from_str(&line).unwrap()).is_err() {
+                    break;
+                }
+            }
+        });
+        let ready: Value = messages
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the SMTP server starts");
+        Some(TlsSmtp {
+            child,
+            port: ready["port"].as_u64().unwrap(),
+            ca: ready["ca"].as_str().unwrap().to_owned(),
+            messages,
+        })
+    }
+
+    /// `tamperwatch notify --test` with an email channel to this server, trusting `ca`.
+    fn notify_test(&self, password: &str, ca: &str) -> Command {
+        let mut cmd = tamperwatch("");
+        cmd.env_remove("TAMPERWATCH_WEBHOOK_URL")
+            .env_remove("TAMPERWATCH_WEBHOOK_SECRET")
+            .env("TAMPERWATCH_SMTP_HOST", "localhost")
+            .env("TAMPERWATCH_SMTP_PORT", self.port.to_string())
+            .env("TAMPERWATCH_SMTP_USERNAME", "alerts@example.com")
+            .env("TAMPERWATCH_SMTP_PASSWORD", password)
+            .env("TAMPERWATCH_SMTP_FROM", "tamperwatch <alerts@example.com>")
+            .env("TAMPERWATCH_SMTP_TO", "secops@example.com")
+            .env("SSL_CERT_FILE", ca)
+            .args(["notify", "--test"]);
+        cmd
+    }
+}
+
+impl Drop for TlsSmtp {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// Email goes out as mail providers require it (the default `starttls` security, then
+/// authentication), never in clear text when TLS fails, and the password never shows.
+#[test]
+fn email_goes_out_over_starttls_with_authentication() {
+    const PASSWORD: &str = "smtp-secret-7f3a";
+    let Some(smtp) = TlsSmtp::start("alerts@example.com", PASSWORD) else {
+        return;
+    };
+    exits(&mut smtp.notify_test(PASSWORD, &smtp.ca), 0);
+    let message = smtp
+        .messages
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the test alert arrives");
+    assert_eq!(message["tls"], true, "{message}");
+    assert_eq!(message["authenticated"], true, "{message}");
+    assert_eq!(message["to"], serde_json::json!(["secops@example.com"]));
+    assert!(
+        message["data"].as_str().unwrap().contains("tamperwatch"),
+        "{message}"
+    );
+
+    // A wrong password is refused, the failure says so, and no password is printed.
+    let out = smtp
+        .notify_test("wrong-password-9c1e", &smtp.ca)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{text}");
+    // A permanent refusal: reported as the server said it, not retried.
+    assert!(
+        text.contains("smtp: FAILED after 1 attempt(s)") && text.contains("(535)"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("wrong-password-9c1e") && !text.contains(PASSWORD),
+        "{text}"
+    );
+
+    // A certificate it cannot verify stops the delivery: no fallback to clear text.
+    let untrusted = tempfile::NamedTempFile::new().unwrap();
+    let out = smtp
+        .notify_test(PASSWORD, untrusted.path().to_str().unwrap())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("invalid peer certificate"), "{stderr}");
+    assert!(
+        smtp.messages
+            .recv_timeout(Duration::from_millis(500))
+            .is_err(),
+        "nothing else was delivered"
+    );
+}
