@@ -52,7 +52,14 @@ pub fn run(
         .context("could not start the async runtime")?;
     let sdk = runtime.block_on(crate::check::load_sdk(args.max_attempts));
     let queue = Queue::connect(&sdk, url.to_owned());
+    // One notifier for the run, so that grouping and rate limits span the messages.
+    let notifier = if args.notify {
+        Some(runtime.block_on(crate::notify::notifier(args.config.as_deref()))?)
+    } else {
+        None
+    };
     let mut follower = Follower {
+        notifier,
         args,
         detector,
         noise,
@@ -94,6 +101,8 @@ pub fn run(
 }
 
 struct Follower<'a> {
+    /// With `--notify`: the channels, and their groups' and rate limits' state.
+    notifier: Option<tamperwatch_sinks::Notifier>,
     args: &'a ScanArgs,
     detector: &'a Detector,
     noise: &'a Noise,
@@ -171,7 +180,11 @@ impl Follower<'_> {
         let mut keep = retry;
         if self.args.notify
             && !result.findings.is_empty()
-            && let Err(e) = crate::notify::send_findings(result.findings.iter().map(|l| &l.finding))
+            && let Some(notifier) = &self.notifier
+            && let Err(e) = self.runtime.block_on(crate::notify::send_findings_with(
+                notifier,
+                result.findings.iter().map(|l| &l.finding),
+            ))
         {
             anstream::eprintln!("tamperwatch: sqs message {}: {e:#}", message.id);
             self.total.errors += 1;

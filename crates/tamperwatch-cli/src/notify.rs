@@ -9,7 +9,9 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use tamperwatch_alert::Alert;
 use tamperwatch_detect::{Detector, Finding};
-use tamperwatch_sinks::{ChannelOutcome, Config, Delivery, Notifier, Pipeline, env};
+use tamperwatch_sinks::{
+    ChannelOutcome, Config, Delivery, Notifier, Pipeline, Report, env, send_alerts,
+};
 
 /// `tamperwatch notify`.
 #[derive(Debug, Args)]
@@ -35,7 +37,9 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-async fn notifier(config: Option<&std::path::Path>) -> anyhow::Result<Notifier> {
+/// The channels of the configuration (`config`, else `TAMPERWATCH_CONFIG`) and the
+/// `TAMPERWATCH_*` variables.
+pub async fn notifier(config: Option<&std::path::Path>) -> anyhow::Result<Notifier> {
     let config = Config::load(config, &|name| {
         std::env::var(name).ok().filter(|v| !v.is_empty())
     })
@@ -84,31 +88,65 @@ pub fn run(args: &NotifyArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Sends the findings of a scan, one alert each, the way `notify` does.
+/// Sends the findings of a scan as the Lambda sends its own: one alert per finding (each
+/// event and rule once), grouped and rate limited as the configuration (`config`, else
+/// `TAMPERWATCH_CONFIG`) says.
 pub fn send_findings<'a, 'r: 'a>(
     findings: impl Iterator<Item = &'a Finding<'r>>,
+    config: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
     runtime()?.block_on(async {
-        let notifier = notifier(None).await?;
-        let mut failed = 0;
-        let mut sent = 0;
-        for f in findings.filter(|f| f.rule.generates()) {
-            let delivery = notifier
-                .deliver(&Alert::from_finding(f, notifier.alert_config()))
-                .await;
-            if delivery.failed() {
-                report(&delivery);
-                failed += 1;
-            } else {
-                sent += 1;
-            }
-        }
-        anstream::eprintln!("tamperwatch: notified {sent} finding(s)");
-        if failed > 0 {
-            bail!("{failed} alert(s) could not be delivered");
-        }
-        Ok(())
+        let notifier = notifier(config).await?;
+        send_findings_with(&notifier, findings).await
     })
+}
+
+/// [`send_findings`] through a notifier that lives on (following a queue: its groups and rate
+/// limits span the messages).
+pub async fn send_findings_with<'a, 'r: 'a>(
+    notifier: &Notifier,
+    findings: impl Iterator<Item = &'a Finding<'r>>,
+) -> anyhow::Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    let alerts: Vec<Alert> = findings
+        .filter(|f| f.rule.generates())
+        .map(|f| Alert::from_finding(f, notifier.alert_config()))
+        .filter(|a| seen.insert(a.dedup_key()))
+        .collect();
+    let findings = alerts.len();
+    let mut sent = Report::default();
+    send_alerts(notifier, alerts, &mut sent).await;
+    let failed: Vec<&Delivery> = sent.deliveries.iter().filter(|d| d.failed()).collect();
+    for d in &failed {
+        report(d);
+    }
+    let mut line = format!(
+        "tamperwatch: notified {findings} finding(s) in {} alert(s)",
+        sent.alerts
+    );
+    if sent.grouped > 0 {
+        line.push_str(&format!(
+            ", {} folded into their group's alert",
+            sent.grouped
+        ));
+    }
+    if sent.storm_summaries > 0 {
+        line.push_str(&format!(
+            ", {} held by rate limits and named in {} storm summar{}",
+            sent.rate_limited,
+            sent.storm_summaries,
+            if sent.storm_summaries == 1 {
+                "y"
+            } else {
+                "ies"
+            }
+        ));
+    }
+    anstream::eprintln!("{line}");
+    if !failed.is_empty() {
+        bail!("{} alert(s) could not be delivered", failed.len());
+    }
+    Ok(())
 }
 
 fn read_input(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {

@@ -171,7 +171,10 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         output::print_scan(&result, args.format, args.quiet)?;
     }
     if args.notify {
-        crate::notify::send_findings(result.findings.iter().map(|l| &l.finding))?;
+        crate::notify::send_findings(
+            result.findings.iter().map(|l| &l.finding),
+            args.config.as_deref(),
+        )?;
     }
     Ok(exit_code(&result.summary))
 }

@@ -134,6 +134,70 @@ fn scan_notify_sends_the_scans_findings() {
     );
 }
 
+/// `scan --notify` groups and rate limits as the Lambda does, from the configuration: three
+/// StopLogging calls by one user become one alert with a count, and with a budget of one alert
+/// the other principals' alerts are folded into one storm summary that names them.
+#[test]
+fn scan_notify_groups_and_rate_limits_like_the_lambda() {
+    let (url, rx) = receiver();
+    let by = |user: &str, n: u32| {
+        STOP_LOGGING
+            .replace("user/mallory", &format!("user/{user}"))
+            .replace(
+                "\"userName\":\"mallory\"",
+                &format!("\"userName\":\"{user}\""),
+            )
+            .replace("00000000e2e1", &format!("0000000{n:05}"))
+    };
+    let events = [
+        by("mallory", 1),
+        by("mallory", 2),
+        by("mallory", 3),
+        by("bob", 4),
+        by("eve", 5),
+    ]
+    .join("\n");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tw.toml");
+    std::fs::write(
+        &config,
+        "[noise.grouping]\nwindow_secs = 600\n\n[noise.rate_limit]\nmax_alerts = 1\nper_secs = 600\n",
+    )
+    .unwrap();
+    let out = exits(
+        tamperwatch(&url)
+            .args(["scan", "--notify", "--format=jsonl", "--config"])
+            .arg(&config)
+            .arg("-")
+            .write_stdin(events),
+        1,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "notified 5 finding(s) in 3 alert(s), 2 folded into their group's alert, \
+             2 held by rate limits and named in 1 storm summary"
+        ),
+        "{stderr}"
+    );
+    let got: Vec<Value> = received(&rx).into_iter().map(|(_, b)| b).collect();
+    assert_eq!(got.len(), 2, "one alert and one storm summary: {got:?}");
+    let grouped = got
+        .iter()
+        .find(|b| b["group"]["count"] == 3)
+        .unwrap_or_else(|| panic!("mallory's three calls in one alert: {got:?}"));
+    assert_eq!(grouped["group"]["in_alert"], 3, "{grouped}");
+    let storm = got
+        .iter()
+        .find(|b| !b["storm"].is_null())
+        .unwrap_or_else(|| panic!("a storm summary: {got:?}"));
+    let storm_text = storm["storm"].to_string();
+    assert!(
+        storm_text.contains("bob") && storm_text.contains("eve"),
+        "{storm_text}"
+    );
+}
+
 /// The SMTP server of `tests/support/smtp_tls.py` (STARTTLS and AUTH required, a certificate
 /// from a throwaway CA), run with the Python of `TAMPERWATCH_TEST_PYTHON`, which
 /// scripts/local-servers.sh sets; stopped when dropped.

@@ -45,6 +45,6 @@ pub use config::{ChannelConfig, Config, LoadConfigError, RetryConfig, SinkConfig
 pub use error::SendAlertError;
 pub use log_files::LogFiles;
 pub use notifier::{BuildNotifierError, ChannelOutcome, Delivery, Notifier};
-pub use pipeline::{HandleError, Pipeline, Report};
+pub use pipeline::{HandleError, Pipeline, Report, send_alerts};
 pub use remediation::Remediation;
 pub use secret::{Secret, SecretValue};

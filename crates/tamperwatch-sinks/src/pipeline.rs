@@ -376,7 +376,7 @@ impl Pipeline {
             }
         }
         self.count_held(&report, Timestamp::now()).await;
-        self.send(alerts, &mut report).await;
+        send_alerts(&self.notifier, alerts, &mut report).await;
         report
     }
 
@@ -482,83 +482,6 @@ impl Pipeline {
     }
 
     /// Plans and delivers a batch of alerts (see [`tamperwatch_noise::storm`]).
-    async fn send(&self, alerts: Vec<Alert>, report: &mut Report) {
-        let n = &self.notifier;
-        let grouping = n.noise().grouping;
-        let channels: Vec<ChannelLimit> = n
-            .channels()
-            .iter()
-            .map(|c| ChannelLimit {
-                name: c.name().to_owned(),
-                limit: n.noise().rate_limit(c.name()),
-            })
-            .collect();
-        let items = alerts
-            .into_iter()
-            .map(|a| {
-                let key = GroupKey::of(&a.rule.id, &a.actor, &a.event);
-                (key, resource(&a), a)
-            })
-            .collect();
-        let routes = |a: &Alert| -> Vec<usize> {
-            n.channels()
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| c.routes(a))
-                .map(|(i, _)| i)
-                .collect()
-        };
-        let mut plan = plan(
-            items,
-            routes,
-            &channels,
-            grouping,
-            Timestamp::now(),
-            n.noise_state(),
-        )
-        .await;
-        for e in &plan.state_errors {
-            log_warning(&format!(
-                "{e}; grouping or rate limiting skipped for this batch"
-            ));
-        }
-        for p in &mut plan.alerts {
-            report.grouped +=
-                usize::try_from(p.group.count.saturating_sub(1)).unwrap_or(usize::MAX);
-            if grouping.is_some() {
-                p.group.first.group = Some(GroupInfo {
-                    key: p.group.key.id(),
-                    count: p.status.total,
-                    in_alert: p.group.count,
-                    resources: std::mem::take(&mut p.group.resources),
-                    more_resources: p.group.more_resources,
-                    follow_up: !p.status.opened,
-                });
-            }
-        }
-        report.alerts = plan.alerts.len();
-        for p in &plan.alerts {
-            report.rate_limited += usize::from(!p.held_on.is_empty());
-            report.deliveries.push(
-                n.deliver_planned(&p.group.first, &p.send_to, &p.held_on)
-                    .await,
-            );
-        }
-        for s in &plan.summaries {
-            let held: Vec<&Alert> = s
-                .held
-                .iter()
-                .map(|&i| &plan.alerts[i].group.first)
-                .collect();
-            if let Some(summary) = Alert::storm(&held, &channels[s.channel].name) {
-                report.storm_summaries += 1;
-                report
-                    .deliveries
-                    .push(n.deliver_planned(&summary, &[s.channel], &[]).await);
-            }
-        }
-    }
-
     /// Handles one Lambda invocation's payload. For an SQS batch the answer is always
     /// `{"batchItemFailures": [...]}` naming the messages to retry; otherwise it is a summary,
     /// or an error that fails the invocation.
@@ -673,4 +596,83 @@ fn log_report(report: &Report) {
         "{}",
         json!({"level": if report.failed() { "ERROR" } else { "INFO" }, "tamperwatch": "invocation", "report": report})
     );
+}
+
+/// Delivers alerts as [`Pipeline::process`] does once it has them: grouped by rule, account and
+/// principal within the configured window, each channel within its rate limit (the excess
+/// folded into one storm summary per channel), counting in `report`. For callers that made
+/// their alerts themselves: `tamperwatch scan --notify`.
+pub async fn send_alerts(n: &Notifier, alerts: Vec<Alert>, report: &mut Report) {
+    let grouping = n.noise().grouping;
+    let channels: Vec<ChannelLimit> = n
+        .channels()
+        .iter()
+        .map(|c| ChannelLimit {
+            name: c.name().to_owned(),
+            limit: n.noise().rate_limit(c.name()),
+        })
+        .collect();
+    let items = alerts
+        .into_iter()
+        .map(|a| {
+            let key = GroupKey::of(&a.rule.id, &a.actor, &a.event);
+            (key, resource(&a), a)
+        })
+        .collect();
+    let routes = |a: &Alert| -> Vec<usize> {
+        n.channels()
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.routes(a))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let mut plan = plan(
+        items,
+        routes,
+        &channels,
+        grouping,
+        Timestamp::now(),
+        n.noise_state(),
+    )
+    .await;
+    for e in &plan.state_errors {
+        log_warning(&format!(
+            "{e}; grouping or rate limiting skipped for this batch"
+        ));
+    }
+    for p in &mut plan.alerts {
+        report.grouped += usize::try_from(p.group.count.saturating_sub(1)).unwrap_or(usize::MAX);
+        if grouping.is_some() {
+            p.group.first.group = Some(GroupInfo {
+                key: p.group.key.id(),
+                count: p.status.total,
+                in_alert: p.group.count,
+                resources: std::mem::take(&mut p.group.resources),
+                more_resources: p.group.more_resources,
+                follow_up: !p.status.opened,
+            });
+        }
+    }
+    report.alerts = plan.alerts.len();
+    for p in &plan.alerts {
+        report.rate_limited += usize::from(!p.held_on.is_empty());
+        report.deliveries.push(
+            n.deliver_planned(&p.group.first, &p.send_to, &p.held_on)
+                .await,
+        );
+    }
+    for s in &plan.summaries {
+        let held: Vec<&Alert> = s
+            .held
+            .iter()
+            .map(|&i| &plan.alerts[i].group.first)
+            .collect();
+        if let Some(summary) = Alert::storm(&held, &channels[s.channel].name) {
+            report.storm_summaries += 1;
+            report
+                .deliveries
+                .push(n.deliver_planned(&summary, &[s.channel], &[]).await);
+        }
+    }
 }
