@@ -148,12 +148,23 @@ const CHUNKS_IN_FLIGHT: usize = 16;
 /// it streams in. The download waits while the reader is behind.
 ///
 /// A failed download reads as an error of kind [`std::io::ErrorKind::Other`] wrapping the
-/// [`FetchError`] (see [`Download::fetch_error`]); the end of the object reads as the end.
+/// [`FetchError`] (see [`Download::fetch_error`]); the end of the object reads as the end. A
+/// download that stops without either (its runtime shut down) is an error too, so a cut-off
+/// object is never taken for a whole one.
 #[derive(Debug)]
 pub struct Download {
-    chunks: tokio::sync::mpsc::Receiver<Result<Bytes, FetchError>>,
+    chunks: tokio::sync::mpsc::Receiver<Piece>,
     chunk: Bytes,
     read: u64,
+    ended: bool,
+}
+
+/// What a download hands its reader.
+#[derive(Debug)]
+enum Piece {
+    Chunk(Bytes),
+    End,
+    Failed(FetchError),
 }
 
 impl Download {
@@ -171,10 +182,24 @@ impl Download {
 impl std::io::Read for Download {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         while self.chunk.is_empty() {
+            if self.ended {
+                return Ok(0);
+            }
+            // Waiting here would block the runtime's own thread (and tokio panics instead).
+            if tokio::runtime::Handle::try_current().is_ok() {
+                return Err(std::io::Error::other(
+                    "a download is read from a blocking thread, not from the async runtime",
+                ));
+            }
             match self.chunks.blocking_recv() {
-                Some(Ok(chunk)) => self.chunk = chunk,
-                Some(Err(e)) => return Err(std::io::Error::other(e)),
-                None => return Ok(0),
+                Some(Piece::Chunk(chunk)) => self.chunk = chunk,
+                Some(Piece::End) => self.ended = true,
+                Some(Piece::Failed(e)) => return Err(std::io::Error::other(e)),
+                None => {
+                    return Err(std::io::Error::other(
+                        "the download stopped before the end of the object",
+                    ));
+                }
             }
         }
         let n = buf.len().min(self.chunk.len());
@@ -202,22 +227,25 @@ pub fn download<'a>(
             let mut so_far = 0u64;
             while let Some(chunk) = next_chunk(&mut body, object, limit, so_far).await? {
                 so_far += chunk.len() as u64;
-                if tx.send(Ok(chunk)).await.is_err() {
-                    break; // The reader is gone: the scan stopped.
+                if tx.send(Piece::Chunk(chunk)).await.is_err() {
+                    return Ok(()); // The reader is gone: the scan stopped.
                 }
             }
             Ok(())
         }
         .await;
-        if let Err(e) = result {
-            let _ = tx.send(Err(e)).await;
-        }
+        // A reader gone by now needs neither.
+        let _ = match result {
+            Ok(()) => tx.send(Piece::End).await,
+            Err(e) => tx.send(Piece::Failed(e)).await,
+        };
     };
     (
         Download {
             chunks,
             chunk: Bytes::new(),
             read: 0,
+            ended: false,
         },
         pump,
     )

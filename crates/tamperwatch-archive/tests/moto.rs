@@ -215,6 +215,22 @@ async fn objects_stream_to_a_reader_under_a_cap() {
     tokio::time::timeout(std::time::Duration::from_secs(30), pump)
         .await
         .expect("the download stops");
+    // A download that stops without ending (its runtime shut down) is not a whole object.
+    let (mut body, pump) = download(&client, &object, 8 << 20);
+    drop(pump);
+    let error = std::thread::spawn(move || {
+        std::io::Read::read_to_end(&mut body, &mut Vec::new()).unwrap_err()
+    })
+    .join()
+    .unwrap();
+    assert!(
+        error.to_string().contains("stopped before the end"),
+        "{error}"
+    );
+    // Read from the runtime's own thread, it says so instead of blocking (or panicking).
+    let (mut body, _pump) = download(&client, &object, 8 << 20);
+    let error = std::io::Read::read_to_end(&mut body, &mut Vec::new()).unwrap_err();
+    assert!(error.to_string().contains("blocking thread"), "{error}");
 }
 
 #[tokio::test]
