@@ -205,18 +205,7 @@ impl Alert {
             },
             level: Level::Informational,
             outcome: Outcome::Success,
-            actor: Actor {
-                kind: IdentityKind::Unknown,
-                name: "tamperwatch notify --test".to_owned(),
-                arn: None,
-                account_id: None,
-                access_key_id: None,
-                role_name: None,
-                session_name: None,
-                identity_center_user: None,
-                invoked_by: None,
-                mfa: Mfa::Unknown,
-            },
+            actor: own_actor("tamperwatch notify --test"),
             event: EventSummary {
                 event_id: Some(format!("test-{}", sanitize_id(&now))),
                 event_time: Some(now),
@@ -629,6 +618,23 @@ fn bound_event(e: &EventSummary) -> EventSummary {
         error_code: bound_opt(&e.error_code),
         error_message: bound_opt(&e.error_message),
         read_only: e.read_only,
+    }
+}
+
+/// The actor of an alert tamperwatch raises itself (a test, a scheduled check): no AWS
+/// identity, only a name.
+fn own_actor(name: &str) -> Actor {
+    Actor {
+        kind: IdentityKind::Unknown,
+        name: name.to_owned(),
+        arn: None,
+        account_id: None,
+        access_key_id: None,
+        role_name: None,
+        session_name: None,
+        identity_center_user: None,
+        invoked_by: None,
+        mfa: Mfa::Unknown,
     }
 }
 

@@ -7,10 +7,10 @@
 //! check's reason and state are its parameters, and the check's fix is its "what to do".
 
 use tamperwatch_detect::EventSummary;
-use tamperwatch_event::{Actor, IdentityKind, Mfa, Outcome};
+use tamperwatch_event::Outcome;
 use tamperwatch_rules::Level;
 
-use crate::{Alert, AlertConfig, AlertKind, RuleInfo, bound, sanitize_id};
+use crate::{Alert, AlertConfig, AlertKind, RuleInfo, bound, own_actor, sanitize_id};
 
 /// The name shown as the actor of a posture change.
 pub const SCHEDULED_CHECK: &str = "tamperwatch scheduled check";
@@ -83,18 +83,7 @@ impl Alert {
             },
             level,
             outcome: Outcome::Success,
-            actor: Actor {
-                kind: IdentityKind::Unknown,
-                name: SCHEDULED_CHECK.to_owned(),
-                arn: None,
-                account_id: None,
-                access_key_id: None,
-                role_name: None,
-                session_name: None,
-                identity_center_user: None,
-                invoked_by: None,
-                mfa: Mfa::Unknown,
-            },
+            actor: own_actor(SCHEDULED_CHECK),
             event: EventSummary {
                 event_id: Some(change.id.clone()),
                 event_time: Some(change.observed_at.clone()),
