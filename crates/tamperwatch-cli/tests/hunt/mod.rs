@@ -216,6 +216,64 @@ fn bodies(client: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
     })
 }
 
+/// Objects read as they download keep both caps: one larger than `--max-file-size` as stored,
+/// and one that inflates past it (a gzip bomb), are each an error naming the object, and the
+/// rest of the archive is still scanned.
+#[test]
+fn an_s3_object_over_the_caps_is_an_error_and_the_rest_is_scanned() {
+    let Some(moto) = moto_url() else { return };
+    let (bucket, tampering) = archive(&moto);
+    let client = s3(&moto);
+    let big = format!(
+        "AWSLogs/o-exampleorg/{A}/CloudTrail/eu-west-1/2026/11/03/{A}_CloudTrail_eu-west-1_20261103T1105Z_big.json.gz"
+    );
+    let bomb = format!(
+        "AWSLogs/o-exampleorg/{A}/CloudTrail/eu-west-1/2026/11/03/{A}_CloudTrail_eu-west-1_20261103T1110Z_bomb.json.gz"
+    );
+    runtime().block_on(async {
+        for (key, body) in [(&big, vec![b' '; 20_000]), (&bomb, gzip(&[b' '; 50_000]))] {
+            client
+                .put_object()
+                .bucket(&bucket)
+                .key(key)
+                .body(body.into())
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+    let out = exits(
+        against(&moto).args([
+            "scan",
+            "--format",
+            "jsonl",
+            "--max-file-size",
+            "10000",
+            &format!("s3://{bucket}"),
+        ]),
+        2,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let found = event_ids(&jsonl(&out.stdout));
+    assert_eq!(
+        found.iter().collect::<BTreeSet<_>>(),
+        tampering.iter().collect::<BTreeSet<_>>(),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.contains(big.as_str()) && l.contains("larger than --max-file-size 10000")),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.contains(bomb.as_str()) && l.contains("decompresses to more than 10000")),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn a_queue_is_followed_and_only_handled_messages_are_deleted() {
     let Some(moto) = moto_url() else { return };
