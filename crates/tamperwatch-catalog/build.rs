@@ -1,8 +1,9 @@
 //! Embeds every rule file under the repository's `rules/` folder into the binary, so the
 //! built-in catalog needs no files at run time, and parses each of its documents here, once,
-//! with the rule engine's own reader: the binary carries each document's value as JSON, which
-//! loads several times faster than YAML (a scan and the Lambda's cold start no longer wait for
-//! the YAML parser). A rule file the reader refuses fails the build, naming the file.
+//! with the rule engine's own reader: the binary carries each document's value as JSON (and its
+//! byte range in the file's text, which is embedded once), and JSON loads several times faster
+//! than YAML (a scan and the Lambda's cold start no longer wait for the YAML parser). A rule
+//! file the reader refuses fails the build, naming the file.
 
 use std::error::Error;
 use std::fmt::Write as _;
@@ -21,9 +22,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         "/// Every built-in rule file: its path under `rules/`, and its text.\npub static RULE_FILES: &[(&str, &str)] = &[\n",
     );
     let mut documents = String::from(
-        "/// Every document of the built-in rule files, read at build time: the file's path under\n/// `rules/`, the document's text, and its value as JSON.\npub static RULE_DOCUMENTS: &[(&str, &str, &str)] = &[\n",
+        "/// Every document of the built-in rule files, read at build time: the file's position in\n/// [`RULE_FILES`], the document's byte range in its text, and its value as JSON.\npub static RULE_DOCUMENTS: &[(usize, usize, usize, &str)] = &[\n",
     );
-    for file in &files {
+    for (index, file) in files.iter().enumerate() {
         println!("cargo::rerun-if-changed={}", file.display());
         let name = file
             .strip_prefix(&root)?
@@ -34,8 +35,11 @@ fn main() -> Result<(), Box<dyn Error>> {
         let text = fs::read_to_string(file)?;
         let parsed = tamperwatch_rules::parse_documents(&text, &format!("rules/{name}"))?;
         for (doc, value) in parsed {
+            // `doc` is a slice of `text`: its range there, so the text is embedded once.
+            let start = doc.as_ptr() as usize - text.as_ptr() as usize;
+            let end = start + doc.len();
             let json = serde_json::to_string(&value)?;
-            writeln!(documents, "    ({name:?}, {doc:?}, {json:?}),")?;
+            writeln!(documents, "    ({index}, {start}, {end}, {json:?}),")?;
         }
     }
     code.push_str("];\n");

@@ -26,8 +26,12 @@ pub struct CatalogError {
 /// build time ([`RULE_DOCUMENTS`]), so this only parses JSON and compiles.
 pub fn load() -> Result<RuleSet, CatalogError> {
     let mut set = RuleSet::new();
-    for (file, text, json) in RULE_DOCUMENTS {
+    for &(index, start, end, json) in RULE_DOCUMENTS {
+        let (file, text) = RULE_FILES.get(index).copied().unwrap_or(("?", ""));
         let error = |e: Box<dyn std::error::Error + Send + Sync>| CatalogError { file, source: e };
+        let text = text
+            .get(start..end)
+            .ok_or_else(|| error("the document's range is not in the file (a build bug)".into()))?;
         let value: serde_json::Value = serde_json::from_str(json).map_err(|e| error(e.into()))?;
         let origin = format!("rules/{file}");
         match load_parsed_document(text, &value, &origin).map_err(|e| error(e.into()))? {
